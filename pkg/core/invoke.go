@@ -1,0 +1,132 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// CodeServerBusy is the JSON-RPC error code for a call refused because the
+// server-wide concurrency cap is reached. The client should retry later; the
+// error data carries retryAfterMs.
+const CodeServerBusy int64 = -32029
+
+// invoker runs tool calls with the server-wide limits: a concurrency cap that
+// refuses rather than queues, a per-tool timeout, panic containment and a cap
+// on the encoded result size.
+type invoker struct {
+	logger         *slog.Logger
+	slots          chan struct{}
+	defaultTimeout time.Duration
+	maxResultBytes int
+	busyRetryAfter time.Duration
+	inflight       atomic.Int64
+}
+
+func newInvoker(logger *slog.Logger, maxConcurrent int, timeout time.Duration, maxResultBytes int) *invoker {
+	return &invoker{
+		logger:         logger,
+		slots:          make(chan struct{}, maxConcurrent),
+		defaultTimeout: timeout,
+		maxResultBytes: maxResultBytes,
+		busyRetryAfter: time.Second,
+	}
+}
+
+// handler adapts a ToolDef to the raw go-sdk handler signature.
+func (iv *invoker) handler(td *ToolDef) mcp.ToolHandler {
+	timeout := iv.defaultTimeout
+	if td.spec.Timeout > 0 {
+		timeout = td.spec.Timeout
+	}
+	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		select {
+		case iv.slots <- struct{}{}:
+			iv.inflight.Add(1)
+			defer func() {
+				iv.inflight.Add(-1)
+				<-iv.slots
+			}()
+		default:
+			return nil, &jsonrpc.Error{
+				Code:    CodeServerBusy,
+				Message: fmt.Sprintf("server busy: %d tool calls in flight; retry after %s", cap(iv.slots), iv.busyRetryAfter),
+				Data:    json.RawMessage(fmt.Sprintf(`{"retryAfterMs":%d}`, iv.busyRetryAfter.Milliseconds())),
+			}
+		}
+
+		in, err := td.decode(req.Params.Arguments)
+		if err != nil {
+			return toolErrorResult(err), nil
+		}
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		res, out, err := iv.run(ctx, td, req, in)
+		if err != nil {
+			if wire, ok := protocolError(err); ok {
+				return nil, wire
+			}
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+				err = fmt.Errorf("tool %s timed out after %s; narrow the request or try again later", td.spec.Name, timeout)
+			}
+			return toolErrorResult(err), nil
+		}
+		if res != nil {
+			return res, nil
+		}
+		return iv.encode(td, out)
+	}
+}
+
+// run calls the handler, turning a panic into an internal protocol error so
+// that one broken tool cannot take the server down.
+func (iv *invoker) run(ctx context.Context, td *ToolDef, req *mcp.CallToolRequest, in any) (res *mcp.CallToolResult, out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			iv.logger.ErrorContext(ctx, "tool panicked", "tool", td.spec.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			res, out, err = nil, nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error in tool " + td.spec.Name}
+		}
+	}()
+	return td.invoke(ctx, &Call{Request: req}, in)
+}
+
+// encode marshals the structured result once and uses the same bytes for the
+// structured content and, unless the type renders itself, the text content.
+func (iv *invoker) encode(td *ToolDef, out any) (*mcp.CallToolResult, error) {
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encoding result of %s: %w", td.spec.Name, err)
+	}
+	text := ""
+	if t, ok := out.(Texter); ok {
+		text = t.Text()
+	}
+	if size := len(data) + len(text); iv.maxResultBytes > 0 && size > iv.maxResultBytes {
+		return toolErrorResult(fmt.Errorf("result of %s is %d bytes, over the %d-byte limit; narrow the request (filters, a smaller page size or a cursor)",
+			td.spec.Name, size, iv.maxResultBytes)), nil
+	}
+	if text == "" {
+		text = string(data)
+	}
+	return &mcp.CallToolResult{
+		Content:           []mcp.Content{&mcp.TextContent{Text: text}},
+		StructuredContent: json.RawMessage(data),
+	}, nil
+}
+
+func toolErrorResult(err error) *mcp.CallToolResult {
+	var res mcp.CallToolResult
+	res.SetError(err)
+	return &res
+}

@@ -1,0 +1,107 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// ResourceDef is a fixed resource (one URI) and the function that reads it.
+type ResourceDef struct {
+	Resource *mcp.Resource
+	Handler  mcp.ResourceHandler
+	// Classification is the sensitivity of the resource's contents.
+	Classification Classification
+}
+
+func (r *ResourceDef) validate() error {
+	if r == nil || r.Resource == nil {
+		return errors.New("resource: definition is nil")
+	}
+	var errs []error
+	u, err := url.Parse(r.Resource.URI)
+	if err != nil || u.Scheme == "" {
+		errs = append(errs, fmt.Errorf("URI %q is not absolute", r.Resource.URI))
+	}
+	if r.Resource.Name == "" {
+		errs = append(errs, errors.New("name is empty"))
+	}
+	if r.Handler == nil {
+		errs = append(errs, errors.New("handler is nil"))
+	}
+	if r.Classification.Level() == 0 {
+		errs = append(errs, fmt.Errorf("data classification %q is not declared", r.Classification))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("resource %q: %w", r.Resource.URI, errors.Join(errs...))
+	}
+	return nil
+}
+
+// ResourceTemplateDef is a family of resources (an RFC 6570 URI template such
+// as crm://contacts/{id}) and the function that reads any member.
+type ResourceTemplateDef struct {
+	Template *mcp.ResourceTemplate
+	Handler  mcp.ResourceHandler
+	// Classification is the sensitivity of the resources' contents.
+	Classification Classification
+}
+
+func (r *ResourceTemplateDef) validate() error {
+	if r == nil || r.Template == nil {
+		return errors.New("resource template: definition is nil")
+	}
+	var errs []error
+	if r.Template.URITemplate == "" {
+		errs = append(errs, errors.New("URI template is empty"))
+	}
+	if r.Template.Name == "" {
+		errs = append(errs, errors.New("name is empty"))
+	}
+	if r.Handler == nil {
+		errs = append(errs, errors.New("handler is nil"))
+	}
+	if r.Classification.Level() == 0 {
+		errs = append(errs, fmt.Errorf("data classification %q is not declared", r.Classification))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("resource template %q: %w", r.Template.URITemplate, errors.Join(errs...))
+	}
+	return nil
+}
+
+// PromptDef is a prompt and the function that renders it.
+type PromptDef struct {
+	Prompt  *mcp.Prompt
+	Handler mcp.PromptHandler
+}
+
+func (p *PromptDef) validate() error {
+	if p == nil || p.Prompt == nil {
+		return errors.New("prompt: definition is nil")
+	}
+	var errs []error
+	if p.Prompt.Name == "" {
+		errs = append(errs, errors.New("name is empty"))
+	}
+	if p.Prompt.Description == "" {
+		errs = append(errs, errors.New("description is empty"))
+	}
+	if p.Handler == nil {
+		errs = append(errs, errors.New("handler is nil"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("prompt %q: %w", p.Prompt.Name, errors.Join(errs...))
+	}
+	return nil
+}
+
+// Toolset declares a group of tools. Default toolsets are on when config
+// names none.
+type Toolset struct {
+	Name        string
+	Description string
+	Default     bool
+}

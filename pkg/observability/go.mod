@@ -1,0 +1,3 @@
+module github.com/mcpfleet/mcpfleet/pkg/observability
+
+go 1.26
