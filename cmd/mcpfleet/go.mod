@@ -1,0 +1,9 @@
+module github.com/mcpfleet/mcpfleet/cmd/mcpfleet
+
+go 1.26
+
+replace github.com/mcpfleet/mcpfleet/pkg/core => ../../pkg/core
+
+replace github.com/mcpfleet/mcpfleet/pkg/observability => ../../pkg/observability
+
+replace github.com/mcpfleet/mcpfleet/pkg/policy => ../../pkg/policy
