@@ -1,4 +1,4 @@
-module github.com/mcpfleet/mcpfleet/conformance
+module github.com/mcpfleet/mcpfleet/tests
 
 go 1.26
 
@@ -7,3 +7,5 @@ replace github.com/mcpfleet/mcpfleet/pkg/core => ../pkg/core
 replace github.com/mcpfleet/mcpfleet/pkg/observability => ../pkg/observability
 
 replace github.com/mcpfleet/mcpfleet/pkg/policy => ../pkg/policy
+
+replace github.com/mcpfleet/mcpfleet/servers/crm => ../servers/crm
