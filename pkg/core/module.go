@@ -139,7 +139,9 @@ type healthParams struct {
 	Checks []health.Check `group:"mcpfleet.health"`
 }
 
-func newHealth(p healthParams) *health.Registry { return health.NewRegistry(p.Info.Version, p.Checks...) }
+func newHealth(p healthParams) *health.Registry {
+	return health.NewRegistry(p.Info.Version, p.Checks...)
+}
 
 type transportParams struct {
 	fx.In

@@ -251,7 +251,7 @@ func NewTool[In, Out any](spec ToolSpec, h ToolHandler[In, Out]) *ToolDef {
 	}
 	var outSchema *jsonschema.Schema
 	if reflect.TypeFor[Out]() != reflect.TypeFor[Content]() {
-		outSchema, err = jsonschema.For[Out](nil)
+		outSchema, err = structSchema[Out]()
 		if err == nil && outSchema.Type != "object" {
 			err = fmt.Errorf("output type %v is not a struct", reflect.TypeFor[Out]())
 		}
@@ -307,6 +307,16 @@ func derefOut[Out any](out Out) any {
 	return out
 }
 
+// structSchema infers the schema of T, or of *T's element, so a tool may use
+// a pointer type without its schema becoming "object or null".
+func structSchema[T any]() (*jsonschema.Schema, error) {
+	rt := reflect.TypeFor[T]()
+	if rt.Kind() == reflect.Pointer {
+		rt = rt.Elem()
+	}
+	return jsonschema.ForType(rt, nil)
+}
+
 // inputCodec validates raw arguments against the compiled input schema and
 // decodes them into In.
 type inputCodec[In any] struct {
@@ -316,7 +326,7 @@ type inputCodec[In any] struct {
 }
 
 func newInputCodec[In any]() (*inputCodec[In], error) {
-	schema, err := jsonschema.For[In](nil)
+	schema, err := structSchema[In]()
 	if err != nil {
 		return nil, err
 	}

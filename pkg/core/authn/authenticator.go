@@ -209,7 +209,7 @@ func describeJWTError(err error) string {
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
 		return "token was issued for another resource"
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "token lacks a required claim: " + rootCause(err)
+		return "token lacks the required expiry claim (exp)"
 	}
 	return "invalid token"
 }

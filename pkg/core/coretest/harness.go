@@ -41,6 +41,8 @@ type Harness struct {
 	ln      *core.Listener
 	logs    *syncBuffer
 	stdin   *io.PipeWriter
+
+	stopOnce sync.Once
 }
 
 // Start builds and starts the server; it is stopped when the test ends.
@@ -60,12 +62,21 @@ func Start(t testing.TB, o Options) *Harness {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		if err := h.app.Stop(ctx); err != nil {
+		if err := h.Stop(ctx); err != nil {
 			t.Errorf("stopping server: %v", err)
 		}
-		_ = h.stdin.Close()
 	})
 	return h
+}
+
+// Stop stops the server (draining as on SIGTERM). Later calls do nothing.
+func (h *Harness) Stop(ctx context.Context) error {
+	var err error
+	h.stopOnce.Do(func() {
+		err = h.app.Stop(ctx)
+		_ = h.stdin.Close()
+	})
+	return err
 }
 
 // New builds the server without starting it, reporting construction errors.
