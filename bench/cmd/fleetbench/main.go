@@ -1,0 +1,336 @@
+// Command fleetbench compares MCP server stacks under load, in one run:
+// bare go-sdk (the baseline) against our core and our full production chain
+// (auth, tracing with export, metrics, policy, audit). Each measurement starts
+// a fresh server process pinned to one core while the load driver runs on the
+// other; modes are interleaved and each cell is the median of several runs,
+// because absolute figures drift between runs on shared machines: compare
+// the ratios and the CPU per call.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mcpfleet/mcpfleet/bench/loadgen"
+)
+
+type cell struct {
+	rps, p50, p99, cpuPerCall []float64
+}
+
+type modeStats struct {
+	startup, rssIdle, rssPeak []float64
+	cells                     map[int]*cell
+}
+
+func main() {
+	var (
+		modes     = flag.String("modes", "bare,chain", "comma-separated server modes (bare, core, chain)")
+		conc      = flag.String("sessions", "1,16,64", "comma-separated concurrent sessions")
+		runs      = flag.Int("runs", 5, "runs per cell (the median is reported)")
+		duration  = flag.Duration("duration", 3*time.Second, "measured time per cell")
+		warmup    = flag.Duration("warmup", 500*time.Millisecond, "unmeasured time before each cell")
+		stateless = flag.Bool("stateless", false, "stateless HTTP for every mode")
+		jsonResp  = flag.Bool("json", false, "JSON responses instead of SSE for every mode")
+		bin       = flag.String("server", "", "benchserver binary (built when empty)")
+	)
+	flag.Parse()
+	if err := run(strings.Split(*modes, ","), ints(*conc), *runs, *duration, *warmup, *stateless, *jsonResp, *bin); err != nil {
+		fmt.Fprintln(os.Stderr, "fleetbench:", err)
+		os.Exit(1)
+	}
+}
+
+func ints(s string) []int {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func run(modes []string, sessions []int, runs int, duration, warmup time.Duration, stateless, jsonResp bool, bin string) error {
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "fleetbench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		bin = filepath.Join(dir, "benchserver")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/benchserver")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building benchserver: %w", err)
+		}
+	}
+	sink, err := startOTLPSink()
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+
+	// Driver on CPU 0, server on CPU 1, when there are two CPUs to split.
+	pin := runtime.NumCPU() >= 2
+	if pin {
+		var set unix.CPUSet
+		set.Set(0)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			pin = false
+		}
+	}
+	runtime.GOMAXPROCS(map[bool]int{true: 1, false: runtime.GOMAXPROCS(0)}[pin])
+	fmt.Printf("fleetbench: %d runs x %v per cell, sessions %v, stateless=%v json=%v, pinned=%v, GOMAXPROCS(driver)=%d\n",
+		runs, duration, sessions, stateless, jsonResp, pin, runtime.GOMAXPROCS(0))
+
+	stats := map[string]*modeStats{}
+	for _, m := range modes {
+		stats[m] = &modeStats{cells: map[int]*cell{}}
+		for _, s := range sessions {
+			stats[m].cells[s] = &cell{}
+		}
+	}
+	client := loadgen.NewClient(slices.Max(sessions))
+	for r := range runs {
+		for _, m := range modes {
+			st := stats[m]
+			srv, err := startServer(bin, m, stateless, jsonResp, pin, sink.Addr().String())
+			if err != nil {
+				return fmt.Errorf("%s: %w", m, err)
+			}
+			st.startup = append(st.startup, float64(srv.startup.Microseconds())/1000)
+			st.rssIdle = append(st.rssIdle, srv.rss("VmRSS"))
+			for _, s := range sessions {
+				target := loadgen.Target{URL: srv.url, Token: srv.token, Stateless: stateless}
+				load := loadgen.Load{Sessions: s, Tool: "echo", Args: json.RawMessage(`{"message":"hello, fleet"}`)}
+				load.Duration = warmup
+				if _, err := loadgen.Run(context.Background(), client, target, load); err != nil {
+					srv.stop()
+					return fmt.Errorf("%s warmup: %w", m, err)
+				}
+				cpu0 := srv.cpu()
+				load.Duration = duration
+				res, err := loadgen.Run(context.Background(), client, target, load)
+				cpu := srv.cpu() - cpu0
+				if err != nil {
+					srv.stop()
+					return fmt.Errorf("%s sessions=%d: %w", m, s, err)
+				}
+				if res.Errors > 0 {
+					fmt.Fprintf(os.Stderr, "  %s sessions=%d: %d errors, first: %s\n", m, s, res.Errors, res.FirstError)
+				}
+				c := st.cells[s]
+				c.rps = append(c.rps, res.CallsPerSecond())
+				c.p50 = append(c.p50, float64(res.P50.Microseconds())/1000)
+				c.p99 = append(c.p99, float64(res.P99.Microseconds())/1000)
+				if res.Calls > 0 {
+					c.cpuPerCall = append(c.cpuPerCall, float64(cpu.Microseconds())/float64(res.Calls))
+				}
+			}
+			st.rssPeak = append(st.rssPeak, srv.rss("VmHWM"))
+			srv.stop()
+			fmt.Fprintf(os.Stderr, "  run %d/%d %s done\n", r+1, runs, m)
+		}
+	}
+	report(os.Stdout, modes, sessions, stats)
+	return nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func report(w io.Writer, modes []string, sessions []int, stats map[string]*modeStats) {
+	fmt.Fprintf(w, "\n%-8s", "mode")
+	for _, s := range sessions {
+		fmt.Fprintf(w, " | %-24s", fmt.Sprintf("C=%d calls/s (p50/p99 ms)", s))
+	}
+	fmt.Fprintf(w, " | %-14s | %-10s | %s\n", "CPU/call C=16", "startup", "RSS idle -> peak")
+	for _, m := range modes {
+		st := stats[m]
+		fmt.Fprintf(w, "%-8s", m)
+		for _, s := range sessions {
+			c := st.cells[s]
+			fmt.Fprintf(w, " | %-24s", fmt.Sprintf("%.0f (%.2f/%.2f)", median(c.rps), median(c.p50), median(c.p99)))
+		}
+		cpu := "-"
+		if c, ok := st.cells[16]; ok {
+			cpu = fmt.Sprintf("%.0f us", median(c.cpuPerCall))
+		}
+		fmt.Fprintf(w, " | %-14s | %-10s | %.1f -> %.1f MB\n", cpu, fmt.Sprintf("%.0f ms", median(st.startup)), median(st.rssIdle), median(st.rssPeak))
+	}
+	base, ok := stats["bare"]
+	if !ok {
+		return
+	}
+	fmt.Fprintln(w, "\nratios against bare go-sdk (calls/s: higher is better; CPU/call: lower is better)")
+	for _, m := range modes {
+		if m == "bare" {
+			continue
+		}
+		fmt.Fprintf(w, "%-8s", m)
+		for _, s := range sessions {
+			fmt.Fprintf(w, " | C=%d calls/s %.2fx, CPU/call %.2fx", s,
+				median(stats[m].cells[s].rps)/median(base.cells[s].rps),
+				median(stats[m].cells[s].cpuPerCall)/median(base.cells[s].cpuPerCall))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+type server struct {
+	cmd     *exec.Cmd
+	url     string
+	token   string
+	startup time.Duration
+}
+
+func startServer(bin, mode string, stateless, jsonResp, pin bool, otlpAddr string) (*server, error) {
+	args := []string{bin, "-mode", mode, "-addr", "127.0.0.1:0"}
+	if stateless {
+		args = append(args, "-stateless")
+	}
+	if jsonResp {
+		args = append(args, "-json")
+	}
+	if pin {
+		if tp, err := exec.LookPath("taskset"); err == nil {
+			args = append([]string{tp, "-c", "1"}, args...)
+		}
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(),
+		// Traces are exported (batched) to a local sink that discards them,
+		// so the chain pays the real cost of recording and exporting.
+		"OTEL_TRACES_EXPORTER=otlp",
+		"OTEL_METRICS_EXPORTER=none",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+otlpAddr,
+	)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("reading ready line: %w", err)
+	}
+	var rd struct{ URL, Token string }
+	if err := json.Unmarshal([]byte(line), &rd); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("ready line %q: %w", line, err)
+	}
+	s.url, s.token = rd.URL, rd.Token
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	health := strings.TrimSuffix(s.url, "/mcp") + "/healthz"
+	for {
+		resp, err := http.Get(health)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Since(start) > 20*time.Second {
+			s.stop()
+			return nil, errors.New("server not healthy after 20s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.startup = time.Since(start)
+	return s, nil
+}
+
+// cpu is the server process's user+system CPU time so far.
+func (s *server) cpu() time.Duration {
+	pid := s.serverPID()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command name; utime and stime are the
+	// 14th and 15th fields of the whole line.
+	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+	f := strings.Fields(rest)
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / ticks
+}
+
+// serverPID is the benchserver's pid (taskset execs it in place).
+func (s *server) serverPID() int { return s.cmd.Process.Pid }
+
+// rss reads a memory figure (VmRSS, VmHWM) in MB.
+func (s *server) rss(field string) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.serverPID()))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// startOTLPSink accepts OTLP/HTTP exports and discards them.
+func startOTLPSink() (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return ln, nil
+}
