@@ -99,7 +99,9 @@ func run(modes []string, sessions []int, runs int, duration, warmup time.Duratio
 			pin = false
 		}
 	}
-	runtime.GOMAXPROCS(map[bool]int{true: 1, false: runtime.GOMAXPROCS(0)}[pin])
+	if pin {
+		runtime.GOMAXPROCS(1)
+	}
 	fmt.Printf("fleetbench: %d runs x %v per cell, sessions %v, stateless=%v json=%v, pinned=%v, GOMAXPROCS(driver)=%d\n",
 		runs, duration, sessions, stateless, jsonResp, pin, runtime.GOMAXPROCS(0))
 
