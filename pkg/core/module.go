@@ -212,15 +212,27 @@ func (nopWriteCloser) Close() error { return nil }
 
 func startHTTP(p transportParams) *httpserver.Server {
 	cfg := p.Config
-	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return p.Server.MCP }, &mcp.StreamableHTTPOptions{
-		Stateless:           cfg.HTTP.Stateless,
-		JSONResponse:        cfg.HTTP.JSONResponse,
-		SessionTimeout:      cfg.HTTP.SessionTimeout,
+	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return p.Server.MCP }, &mcp.StreamableHTTPOptions{
+		Stateless:    cfg.HTTP.Stateless,
+		JSONResponse: cfg.HTTP.JSONResponse,
+		// Idle sessions are closed by core's session tracker, which also sees
+		// activity on the inline path that go-sdk does not.
+		SessionTimeout:      0,
 		MaxRequestBodyBytes: int64(cfg.HTTP.MaxBodyBytes),
 		Logger:              p.Logger,
 		// Our Host allowlist below is stricter and configurable.
 		DisableLocalhostProtection: true,
 	})
+	if !cfg.HTTP.Stateless {
+		if cfg.HTTP.InlineToolCalls {
+			mcpHandler = &inlineHandler{server: p.Server, sessions: p.Server.sessions, next: mcpHandler, logger: p.Logger}
+		} else {
+			mcpHandler = touchSessions(p.Server.sessions, mcpHandler)
+		}
+		if cfg.HTTP.SessionTimeout > 0 {
+			p.Lifecycle.Append(fx.StartStopHook(p.Server.sessions.start, p.Server.sessions.close))
+		}
+	}
 
 	mux := http.NewServeMux()
 	metaPaths := authn.MetadataPaths(cfg.HTTP.Path)

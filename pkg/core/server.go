@@ -26,6 +26,12 @@ type Server struct {
 	MCP     *mcp.Server
 	catalog *Catalog
 	calls   *invoker
+
+	// The inline path (inline.go): the tools it may serve and the same
+	// middleware chain go-sdk runs, ending in the tool handler.
+	sessions    *sessions
+	inlineTools map[string]*ToolDef
+	inlineChain mcp.MethodHandler
 }
 
 // ServerParams are the dependencies of [NewServer].
@@ -54,12 +60,20 @@ func NewServer(p ServerParams) *Server {
 	for _, o := range p.Options {
 		o(opts)
 	}
+	sess := newSessions(p.Config.HTTP.SessionTimeout)
 	title := p.Config.Server.Title
 	s := mcp.NewServer(&mcp.Implementation{Name: p.Config.Server.Name, Title: title, Version: p.Info.Version}, opts)
 
 	calls := newInvoker(p.Logger, p.Config.Limits.MaxConcurrentCalls, p.Config.Limits.ToolTimeout, int(p.Config.Limits.MaxResultBytes))
+	handlers := make(map[string]mcp.ToolHandler, len(p.Catalog.tools))
+	inlineTools := map[string]*ToolDef{}
 	for _, td := range p.Catalog.tools {
-		s.AddTool(td.tool, calls.handler(td))
+		h := calls.handler(td)
+		handlers[td.spec.Name] = h
+		s.AddTool(td.tool, h)
+		if td.spec.Effect == ReadOnly && !td.spec.Interactive {
+			inlineTools[td.spec.Name] = td
+		}
 	}
 	for _, r := range p.Catalog.resources {
 		s.AddResource(r.Resource, r.Handler)
@@ -79,8 +93,16 @@ func NewServer(p ServerParams) *Server {
 	for _, m := range mws {
 		chain = append(chain, m.Func)
 	}
-	s.AddReceivingMiddleware(chain...)
-	return &Server{MCP: s, catalog: p.Catalog, calls: calls}
+	s.AddReceivingMiddleware(append([]mcp.Middleware{sess.middleware}, chain...)...)
+
+	var inline mcp.MethodHandler = func(ctx context.Context, _ string, req mcp.Request) (mcp.Result, error) {
+		r := req.(*mcp.CallToolRequest)
+		return handlers[r.Params.Name](ctx, r)
+	}
+	for _, m := range slices.Backward(chain) {
+		inline = m(inline)
+	}
+	return &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, inlineTools: inlineTools, inlineChain: inline}
 }
 
 // Catalog returns the server's catalog.

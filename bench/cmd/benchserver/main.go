@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only with -pprof
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,7 +32,11 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	stateless := flag.Bool("stateless", false, "stateless Streamable HTTP")
 	jsonResp := flag.Bool("json", false, "answer with application/json instead of SSE")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (for profiling under load)")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
+	}
 	var err error
 	switch *mode {
 	case "bare":

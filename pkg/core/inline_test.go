@@ -1,0 +1,238 @@
+package core_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.uber.org/fx"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core"
+	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
+	"github.com/mcpfleet/mcpfleet/pkg/core/config"
+	"github.com/mcpfleet/mcpfleet/pkg/core/coretest"
+)
+
+type pathOut struct {
+	Inline bool   `json:"inline"`
+	Caller string `json:"caller"`
+}
+
+type pathIn struct {
+	Fail string `json:"fail,omitempty" jsonschema:"tool (error) or protocol (error)"`
+}
+
+// pathModules are tools that report which path served them, and a middleware
+// that counts every tools/call it sees.
+func pathModules(seen *atomic.Int64) []fx.Option {
+	mk := func(name string, effect core.Effect, interactive bool) fx.Option {
+		return core.AsTool(func() *core.ToolDef {
+			s := spec(name, "demo", effect)
+			s.Interactive = interactive
+			return core.NewTool(s, func(ctx context.Context, _ *core.Call, in pathIn) (pathOut, error) {
+				switch in.Fail {
+				case "tool":
+					return pathOut{}, errors.New("nothing to see")
+				case "protocol":
+					return pathOut{}, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "bad state"}
+				}
+				return pathOut{Inline: !core.ClientReachable(ctx), Caller: authn.FromContext(ctx).Subject}, nil
+			})
+		})
+	}
+	return []fx.Option{
+		core.AsToolset(core.Toolset{Name: "demo", Default: true}),
+		mk("read", core.ReadOnly, false),
+		mk("write", core.Additive, false),
+		mk("chatty", core.ReadOnly, true),
+		core.AsMiddleware(func() core.Middleware {
+			return core.Middleware{Name: "count", Order: 1, Func: func(next mcp.MethodHandler) mcp.MethodHandler {
+				return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+					if method == "tools/call" {
+						seen.Add(1)
+					}
+					return next(ctx, method, req)
+				}
+			}}
+		}),
+	}
+}
+
+const keyA, keyB = "mcpk_alice_key_0123456789", "mcpk_bob_key_0123456789"
+
+func startInline(t *testing.T, seen *atomic.Int64, mutate func(*config.Config)) *coretest.Harness {
+	return coretest.Start(t, coretest.Options{Modules: pathModules(seen), Config: func(c *config.Config) {
+		c.Transport = "http"
+		c.HTTP.Addr = "127.0.0.1:0"
+		c.Auth.APIKeys = []config.APIKey{{ID: "alice", SHA256: authn.HashAPIKey(keyA)}, {ID: "bob", SHA256: authn.HashAPIKey(keyB)}}
+		if mutate != nil {
+			mutate(c)
+		}
+	}})
+}
+
+func pathOf(t *testing.T, res *mcp.CallToolResult) pathOut {
+	t.Helper()
+	var out pathOut
+	if res.IsError {
+		t.Fatalf("tool error: %s", text(res))
+	}
+	if err := json.Unmarshal([]byte(text(res)), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestInlinePathServesReadOnlyCalls(t *testing.T) {
+	var seen atomic.Int64
+	h := startInline(t, &seen, nil)
+	cs := h.ConnectHTTP(t, coretest.BearerClient(keyA))
+
+	if p := pathOf(t, call(t, cs, "read", nil)); !p.Inline || p.Caller != "alice" {
+		t.Errorf("read-only call: %+v, want inline as alice", p)
+	}
+	if p := pathOf(t, call(t, cs, "write", nil)); p.Inline {
+		t.Error("additive call took the inline path")
+	}
+	if p := pathOf(t, call(t, cs, "chatty", nil)); p.Inline {
+		t.Error("interactive call took the inline path")
+	}
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "read", Meta: mcp.Meta{"progressToken": "p1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pathOf(t, res).Inline {
+		t.Error("call with a progress token took the inline path")
+	}
+	if got := seen.Load(); got != 4 {
+		t.Errorf("middleware saw %d calls, want 4 (both paths run the chain)", got)
+	}
+
+	// Errors keep their channel on the inline path.
+	if res := call(t, cs, "read", map[string]any{"fail": "tool"}); !res.IsError || text(res) != "nothing to see" {
+		t.Errorf("tool error: %+v", res)
+	}
+	_, err = cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "read", Arguments: map[string]any{"fail": "protocol"}})
+	var wire *jsonrpc.Error
+	if !errors.As(err, &wire) || wire.Code != jsonrpc.CodeInvalidParams {
+		t.Errorf("protocol error: %v", err)
+	}
+	if res := call(t, cs, "read", map[string]any{"fail": 7}); !res.IsError || !strings.Contains(text(res), "invalid arguments") {
+		t.Errorf("invalid arguments: %+v", res)
+	}
+	if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "no_such_tool"}); err == nil {
+		t.Error("unknown tool accepted")
+	}
+}
+
+// rawPost sends one JSON-RPC message on a session.
+func rawPost(t *testing.T, url, token, session, body string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	if session != "" {
+		req.Header.Set("Mcp-Session-Id", session)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func openSession(t *testing.T, url, token string) string {
+	t.Helper()
+	resp, body := rawPost(t, url, token, "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	id := resp.Header.Get("Mcp-Session-Id")
+	if resp.StatusCode != http.StatusOK || id == "" {
+		t.Fatalf("initialize: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := rawPost(t, url, token, id, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("initialized: %d %s", resp.StatusCode, body)
+	}
+	return id
+}
+
+func TestInlinePathRespectsSessions(t *testing.T) {
+	var seen atomic.Int64
+	h := startInline(t, &seen, nil)
+	id := openSession(t, h.URL(), keyA)
+	callBody := `{"jsonrpc":"2.0","id":"x-7","method":"tools/call","params":{"name":"read"}}`
+
+	resp, body := rawPost(t, h.URL(), keyA, id, callBody)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"id":"x-7"`) || !strings.Contains(body, `\"inline\":true`) {
+		t.Fatalf("inline call: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	// Another principal cannot use alice's session on either path.
+	before := seen.Load()
+	if resp, body := rawPost(t, h.URL(), keyB, id, callBody); resp.StatusCode < 400 {
+		t.Errorf("bob used alice's session: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := rawPost(t, h.URL(), keyA, "no-such-session", callBody); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown session: %d, want 404", resp.StatusCode)
+	}
+	// Malformed JSON goes to go-sdk, which answers a parse error.
+	if resp, body := rawPost(t, h.URL(), keyA, id, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":`); !strings.Contains(body, "-32700") && resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("malformed JSON: %d %s", resp.StatusCode, body)
+	}
+	if seen.Load() != before {
+		t.Errorf("refused requests reached the middleware")
+	}
+	// Batches are go-sdk's business too; the session still works after all that.
+	if resp, body := rawPost(t, h.URL(), keyA, id, callBody); resp.StatusCode != 200 || !strings.Contains(body, `\"inline\":true`) {
+		t.Errorf("session broken after refusals: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestIdleSessionsExpire(t *testing.T) {
+	var seen atomic.Int64
+	h := startInline(t, &seen, func(c *config.Config) { c.HTTP.SessionTimeout = 300 * time.Millisecond })
+	id := openSession(t, h.URL(), keyA)
+	callBody := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read"}}`
+	// Inline calls count as activity: the session outlives its timeout
+	// while in use.
+	for range 8 {
+		if resp, body := rawPost(t, h.URL(), keyA, id, callBody); resp.StatusCode != 200 {
+			t.Fatalf("active session closed: %d %s", resp.StatusCode, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Left alone, it is closed: watch the server's sessions without
+	// touching this one, then check the client sees 404.
+	deadline := time.Now().Add(10 * time.Second)
+	for open := true; open; {
+		open = false
+		for ss := range h.Server.MCP.Sessions() {
+			open = open || ss.ID() == id
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("idle session never closed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if resp, _ := rawPost(t, h.URL(), keyA, id, callBody); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("expired session: %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestInlineCanBeTurnedOff(t *testing.T) {
+	var seen atomic.Int64
+	h := startInline(t, &seen, func(c *config.Config) { c.HTTP.InlineToolCalls = false })
+	cs := h.ConnectHTTP(t, coretest.BearerClient(keyA))
+	if pathOf(t, call(t, cs, "read", nil)).Inline {
+		t.Error("inline path used while disabled")
+	}
+}
