@@ -45,6 +45,8 @@ var Module = fx.Module("core",
 		newTelemetry,
 		fx.Annotate(newKeySetCheck, fx.ResultTags(groupHealth)),
 		newListener,
+		newUpstreams,
+		newCache,
 	),
 	// The listener (or stdio session) is what makes the graph run.
 	fx.Invoke(func(*Listener) {}),

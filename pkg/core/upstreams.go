@@ -1,0 +1,54 @@
+package core
+
+import (
+	"log/slog"
+
+	"go.uber.org/fx"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core/cache"
+	"github.com/mcpfleet/mcpfleet/pkg/core/config"
+	"github.com/mcpfleet/mcpfleet/pkg/core/health"
+	"github.com/mcpfleet/mcpfleet/pkg/core/upstream"
+)
+
+// Upstreams builds the HTTP clients a domain server calls its upstream APIs
+// with, instrumented with the server's telemetry and closed on shutdown.
+// Each domain keeps an upstream.Config in its own config section.
+type Upstreams struct {
+	lc   fx.Lifecycle
+	deps upstream.Deps
+}
+
+// New returns a client for cfg (see pkg/core/upstream for what it does to
+// every request: retries, rate limits, breaker, spans, no token passthrough).
+func (u *Upstreams) New(cfg upstream.Config) (*upstream.Client, error) {
+	c, err := upstream.New(cfg, u.deps)
+	if err != nil {
+		return nil, err
+	}
+	u.lc.Append(fx.StopHook(c.Close))
+	return c, nil
+}
+
+func newUpstreams(lc fx.Lifecycle, tel Telemetry, logger *slog.Logger) *Upstreams {
+	return &Upstreams{lc: lc, deps: upstream.Deps{Tracers: tel.Tracers, Meters: tel.Meters, Logger: logger}}
+}
+
+type cacheResult struct {
+	fx.Out
+	Cache cache.Cache
+	Check health.Check `group:"mcpfleet.health"`
+}
+
+// newCache builds the configured cache and its readiness check. Keys are
+// prefixed with the server name so servers sharing one Redis never collide.
+func newCache(lc fx.Lifecycle, cfg config.Config, tel Telemetry) (cacheResult, error) {
+	c := cfg.Cache
+	c.KeyPrefix += cfg.Server.Name + ":"
+	b, err := cache.New(c, cache.Options{Name: cfg.Server.Name, Meters: tel.Meters})
+	if err != nil {
+		return cacheResult{}, err
+	}
+	lc.Append(fx.StopHook(b.Close))
+	return cacheResult{Cache: b, Check: cache.HealthCheck(b)}, nil
+}
