@@ -18,6 +18,7 @@ const (
 	groupPrompts           = `group:"mcpfleet.prompts"`
 	groupMiddleware        = `group:"mcpfleet.middleware"`
 	groupRoutes            = `group:"mcpfleet.routes"`
+	groupRouteLists        = `group:"mcpfleet.routes,flatten"`
 	groupHealth            = `group:"mcpfleet.health"`
 	groupServerOptions     = `group:"mcpfleet.server_options"`
 )
@@ -78,6 +79,10 @@ type Route struct {
 
 // AsRoute provides an HTTP route; constructor returns Route.
 func AsRoute(constructor any) fx.Option { return provideInto(constructor, groupRoutes) }
+
+// AsRoutes provides zero or more routes from one constructor returning
+// []Route (a module whose route is optional contributes none).
+func AsRoutes(constructor any) fx.Option { return provideInto(constructor, groupRouteLists) }
 
 // AsHealthCheck provides a readiness check; constructor returns health.Check.
 func AsHealthCheck(constructor any) fx.Option { return provideInto(constructor, groupHealth) }

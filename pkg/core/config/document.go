@@ -156,6 +156,11 @@ func decodeStrict(node *yaml.Node, into any) error {
 	return dec.Decode(into)
 }
 
+// LookupEnv reads an environment variable through the same lookup the
+// document was parsed with, so modules that read standard variables of their
+// own (OTEL_*) see what config sees, in tests too.
+func (d *Document) LookupEnv(name string) (string, bool) { return d.lookup(name) }
+
 // Unused lists the top-level sections no module decoded, so a misspelt or
 // unsupported section fails startup.
 func (d *Document) Unused() []string {
