@@ -110,7 +110,11 @@ func serveCore(mode, addr string, stateless, jsonResp bool) error {
 	var token string
 	var opts []fx.Option
 	if mode == "chain" {
-		iss, err := authntest.Start()
+		key, err := authntest.NewECKey("bench")
+		if err != nil {
+			return err
+		}
+		iss, err := authntest.StartWithKey(key)
 		if err != nil {
 			return err
 		}

@@ -55,13 +55,21 @@ func NewIssuer(t testing.TB) *Issuer {
 	return iss
 }
 
-// Start starts an issuer outside a test (close it with Close).
+// Start starts an issuer with a fresh RS256 key outside a test (close it
+// with Close).
 func Start() (*Issuer, error) {
-	iss := &Issuer{}
 	k, err := NewRSAKey("key-1")
 	if err != nil {
 		return nil, err
 	}
+	return StartWithKey(k)
+}
+
+// StartWithKey starts an issuer that publishes and signs with k. An ES256
+// key is quick to generate where RSA key generation would dominate, as in
+// startup measurements.
+func StartWithKey(k *Key) (*Issuer, error) {
+	iss := &Issuer{}
 	iss.keys = []*Key{k}
 	iss.signing = k
 	mux := http.NewServeMux()
