@@ -30,6 +30,7 @@ type Server struct {
 	// The inline path (inline.go): the tools it may serve and the same
 	// middleware chain go-sdk runs, ending in the tool handler.
 	sessions    *sessions
+	handlers    map[string]mcp.ToolHandler
 	inlineTools map[string]*ToolDef
 	inlineChain mcp.MethodHandler
 }
@@ -102,7 +103,19 @@ func NewServer(p ServerParams) *Server {
 	for _, m := range slices.Backward(chain) {
 		inline = m(inline)
 	}
-	return &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, inlineTools: inlineTools, inlineChain: inline}
+	return &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, handlers: handlers, inlineTools: inlineTools, inlineChain: inline}
+}
+
+// NotifyToolListChanged tells every connected client to list tools again,
+// for when what a caller may see changes without the tools changing (a
+// policy reload). go-sdk notifies only when tools are added or removed, so
+// one tool is registered again with the same definition and handler.
+func (s *Server) NotifyToolListChanged() {
+	if len(s.catalog.tools) == 0 {
+		return
+	}
+	td := s.catalog.tools[0]
+	s.MCP.AddTool(td.tool, s.handlers[td.spec.Name])
 }
 
 // Catalog returns the server's catalog.

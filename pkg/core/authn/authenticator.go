@@ -117,6 +117,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Princi
 		return nil, err
 	}
 	p.tokenDigest = digest
+	p.id = p.computeID()
 	a.remember(digest, p)
 	return p, nil
 }

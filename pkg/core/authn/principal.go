@@ -44,6 +44,9 @@ type Principal struct {
 	// tokenDigest is the SHA-256 of the inbound credential, so that the
 	// upstream client can refuse to send it anywhere.
 	tokenDigest [32]byte
+	// id caches ID() for principals built by the Authenticator, which are
+	// shared across every call made with the same credential.
+	id string
 }
 
 // ID is a stable identifier for the caller, unique across methods and
@@ -52,6 +55,13 @@ func (p *Principal) ID() string {
 	if p == nil {
 		return ""
 	}
+	if p.id != "" {
+		return p.id
+	}
+	return p.computeID()
+}
+
+func (p *Principal) computeID() string {
 	if p.Issuer != "" {
 		return p.Method + ":" + p.Issuer + "|" + p.Subject
 	}

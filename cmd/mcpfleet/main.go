@@ -1,0 +1,49 @@
+// Command mcpfleet is the fleet's command-line tool: policy authoring
+// (check, test, explain) and audit log verification. Commands are a small
+// tree (see commands) so that others (running the local fleet, host
+// configs, the registry catalog) can be added beside them.
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// env is what a command may touch: its streams and the environment.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit code: 0 success, 1
+// the check failed (invalid policy, failing case, broken chain), 2 usage.
+func run(ctx context.Context, args []string, e *env) int {
+	return commands().dispatch(ctx, e, nil, args)
+}
+
+// commands is the command tree.
+func commands() *command {
+	return &command{name: "mcpfleet", subs: []*command{
+		{name: "policy", summary: "check, test and explain policy documents", subs: []*command{
+			{name: "check", args: "FILE...", summary: "validate policy documents", run: policyCheck},
+			{name: "test", args: "FILE CASES", summary: "run a table of decision cases against a policy", run: policyTest},
+			{name: "explain", args: "FILE [flags]", summary: "show which rules match a call and why", run: policyExplain},
+			{name: "schema", summary: "print the JSON Schema of the policy document", run: policySchema},
+			{name: "default", summary: "print the built-in default policy", run: policyDefault},
+		}},
+		{name: "audit", summary: "audit log tools", subs: []*command{
+			{name: "verify", args: "[--rotated] FILE... | --postgres DSN [--table T] [--chain C]",
+				summary: "verify the hash chain of audit records", run: auditVerify},
+		}},
+	}}
+}

@@ -1,0 +1,190 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core/config"
+	"github.com/mcpfleet/mcpfleet/pkg/policy/audit"
+)
+
+// Config is the "policy" section of a server's config.
+type Config struct {
+	// File is the policy document. Empty: the embedded default document
+	// ([DefaultYAML]), which allows every authenticated caller.
+	File string `yaml:"file"`
+	// Reload re-reads File on SIGHUP and when it changes on disk.
+	Reload    bool            `yaml:"reload"`
+	RateLimit RateLimitConfig `yaml:"rate_limit"`
+	Approval  ApprovalConfig  `yaml:"approval"`
+	Audit     AuditConfig     `yaml:"audit"`
+}
+
+// Rate-limit backends.
+const (
+	BackendMemory = "memory"
+	BackendRedis  = "redis"
+)
+
+// RateLimitConfig selects where token buckets live.
+type RateLimitConfig struct {
+	// Backend is memory (per process) or redis (shared by replicas). With
+	// redis, approval tokens' single use is also enforced across replicas.
+	Backend  string        `yaml:"backend"`
+	RedisURL config.Secret `yaml:"redis_url"`
+	// KeyPrefix isolates this fleet's keys in a shared Redis.
+	KeyPrefix string `yaml:"key_prefix"`
+	// FailOpen lets calls through when Redis cannot be reached; otherwise
+	// they are refused with a retry hint.
+	FailOpen bool `yaml:"fail_open"`
+	// Timeout bounds one Redis round trip.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// ApprovalConfig configures confirmations of calls that need approval.
+type ApprovalConfig struct {
+	// TokenTTL is how long a plan's confirmation token stays valid.
+	TokenTTL time.Duration `yaml:"token_ttl"`
+	// HMACKey signs confirmation tokens; at least 32 bytes. Every replica
+	// behind one endpoint needs the same key (stateless HTTP). When unset a
+	// random per-process key is used and a warning logged.
+	HMACKey config.Secret `yaml:"hmac_key"`
+	// Elicitation asks the user directly when the client supports
+	// elicitation and the session is stateful; plan/confirm otherwise.
+	Elicitation bool `yaml:"elicitation"`
+}
+
+// Audit sink types.
+const (
+	SinkStdout   = "stdout"
+	SinkStderr   = "stderr"
+	SinkFile     = "file"
+	SinkPostgres = "postgres"
+)
+
+// AuditConfig lists where audit records go.
+type AuditConfig struct {
+	Sinks []SinkConfig `yaml:"sinks"`
+	// QueueSize bounds the records waiting for each sink; a call waits
+	// for room (backpressure) rather than a record being dropped.
+	QueueSize int `yaml:"queue_size"`
+	// BatchSize bounds the records written in one write or transaction.
+	BatchSize int `yaml:"batch_size"`
+}
+
+// SinkConfig is one audit destination.
+type SinkConfig struct {
+	// Type is stdout, stderr, file or postgres.
+	Type string `yaml:"type"`
+	// Path, MaxBytes and MaxFiles configure a file sink: rotated when it
+	// would grow past MaxBytes, keeping MaxFiles rotated files.
+	Path     string          `yaml:"path,omitempty"`
+	MaxBytes config.ByteSize `yaml:"max_bytes,omitempty"`
+	MaxFiles int             `yaml:"max_files,omitempty"`
+	// DSN and Table configure a postgres sink; Table may be schema.table.
+	DSN   config.Secret `yaml:"dsn,omitempty"`
+	Table string        `yaml:"table,omitempty"`
+}
+
+// Sink defaults applied when a field is left out.
+const (
+	defaultMaxBytes = 100 << 20
+	defaultMaxFiles = 10
+	defaultTable    = "mcpfleet_audit"
+)
+
+// NewDefaultConfig returns the defaults: the embedded policy, reload on,
+// in-memory rate limits, 5-minute approval tokens, audit to stderr.
+func NewDefaultConfig() Config {
+	return Config{
+		Reload: true,
+		RateLimit: RateLimitConfig{
+			Backend:   BackendMemory,
+			KeyPrefix: "mcpfleet:",
+			Timeout:   250 * time.Millisecond,
+		},
+		Approval: ApprovalConfig{TokenTTL: 5 * time.Minute, Elicitation: true},
+		Audit: AuditConfig{
+			Sinks:     []SinkConfig{{Type: SinkStderr}},
+			QueueSize: 10_000,
+			BatchSize: 500,
+		},
+	}
+}
+
+// Validate fails fast with every problem found.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf("policy."+format, a...)) }
+	switch c.RateLimit.Backend {
+	case BackendMemory:
+	case BackendRedis:
+		if !c.RateLimit.RedisURL.IsSet() {
+			add("rate_limit.redis_url is required for the redis backend")
+		}
+	default:
+		add("rate_limit.backend %q is not memory or redis", c.RateLimit.Backend)
+	}
+	if c.RateLimit.Timeout <= 0 {
+		add("rate_limit.timeout must be positive")
+	}
+	if c.Approval.TokenTTL <= 0 || c.Approval.TokenTTL > 24*time.Hour {
+		add("approval.token_ttl must be between 0 and 24h")
+	}
+	if c.Approval.HMACKey.IsSet() && len(c.Approval.HMACKey.Reveal()) < 32 {
+		add("approval.hmac_key must be at least 32 bytes")
+	}
+	if len(c.Audit.Sinks) == 0 {
+		add("audit.sinks is empty: every call must be audited somewhere (stderr, file or postgres)")
+	}
+	if c.Audit.QueueSize <= 0 {
+		add("audit.queue_size must be positive")
+	}
+	if c.Audit.BatchSize <= 0 {
+		add("audit.batch_size must be positive")
+	}
+	paths := map[string]bool{}
+	for i, s := range c.Audit.Sinks {
+		switch s.Type {
+		case SinkStdout, SinkStderr:
+		case SinkFile:
+			if s.Path == "" {
+				add("audit.sinks[%d]: a file sink needs path", i)
+			}
+			if paths[s.Path] {
+				add("audit.sinks[%d]: file %s is used twice", i, s.Path)
+			}
+			paths[s.Path] = true
+			if s.MaxBytes < 0 || s.MaxFiles < 0 {
+				add("audit.sinks[%d]: max_bytes and max_files must not be negative", i)
+			}
+		case SinkPostgres:
+			if !s.DSN.IsSet() {
+				add("audit.sinks[%d]: a postgres sink needs dsn", i)
+			}
+			if s.Table != "" {
+				if _, err := audit.ParseTable(s.Table); err != nil {
+					add("audit.sinks[%d]: %v", i, err)
+				}
+			}
+		default:
+			add("audit.sinks[%d]: type %q is not stdout, stderr, file or postgres", i, s.Type)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkTransport refuses an audit sink on stdout when stdout carries the
+// MCP protocol.
+func (c *Config) checkTransport(transport string) error {
+	if transport != config.TransportStdio {
+		return nil
+	}
+	for i, s := range c.Audit.Sinks {
+		if s.Type == SinkStdout {
+			return fmt.Errorf("policy.audit.sinks[%d]: type stdout cannot be used with transport stdio, where stdout carries the MCP protocol; use stderr or a file", i)
+		}
+	}
+	return nil
+}
