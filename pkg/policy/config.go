@@ -82,6 +82,12 @@ type SinkConfig struct {
 	Path     string          `yaml:"path,omitempty"`
 	MaxBytes config.ByteSize `yaml:"max_bytes,omitempty"`
 	MaxFiles int             `yaml:"max_files,omitempty"`
+	// SyncInterval bounds how long a written record waits for fsync
+	// (default 1s); SyncEveryBatch fsyncs each batch instead, which is
+	// slower on small servers (see audit.File). Either way a record
+	// survives a crash of the process as soon as it is written.
+	SyncInterval   time.Duration `yaml:"sync_interval,omitempty"`
+	SyncEveryBatch bool          `yaml:"sync_every_batch,omitempty"`
 	// DSN and Table configure a postgres sink; Table may be schema.table.
 	DSN   config.Secret `yaml:"dsn,omitempty"`
 	Table string        `yaml:"table,omitempty"`
@@ -89,7 +95,8 @@ type SinkConfig struct {
 
 // Sink defaults applied when a field is left out.
 const (
-	defaultMaxBytes = 100 << 20
+	defaultSyncInterval = time.Second
+	defaultMaxBytes     = 100 << 20
 	defaultMaxFiles = 10
 	defaultTable    = "mcpfleet_audit"
 )

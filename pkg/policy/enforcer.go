@@ -235,6 +235,13 @@ func (e *Enforcer) Start(context.Context) error {
 				closeAll(backends)
 				return err
 			}
+			switch {
+			case s.SyncEveryBatch:
+			case s.SyncInterval > 0:
+				f.SyncEvery(s.SyncInterval)
+			default:
+				f.SyncEvery(defaultSyncInterval)
+			}
 			backends = append(backends, f)
 		}
 	}

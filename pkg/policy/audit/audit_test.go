@@ -195,3 +195,40 @@ func TestReserveAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFileSyncInterval: with an interval, batches are written at once (a
+// crash of the process loses nothing) and fsynced within the interval, by
+// the next write or, when things go quiet, by the pipeline.
+func TestFileSyncInterval(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	f, err := OpenFile(path, "crm", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SyncEvery(time.Hour)
+	a := New([]Backend{f}, Options{})
+	if err := f.Append(context.Background(), []Record{{Server: "crm", Tool: "first"}}); err != nil {
+		t.Fatal(err)
+	}
+	if f.Dirty() {
+		t.Fatal("the first batch after opening must be synced (no sync yet)")
+	}
+	if err := f.Append(context.Background(), []Record{{Server: "crm", Tool: "second"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !f.Dirty() {
+		t.Fatal("a batch within the interval was synced")
+	}
+	if b, _ := os.ReadFile(path); !strings.Contains(string(b), `"second"`) {
+		t.Fatal("a written batch is not in the file before fsync")
+	}
+	if err := f.Flush(); err != nil || f.Dirty() {
+		t.Fatalf("Flush: %v, dirty=%v", err, f.Dirty())
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := VerifyFiles(path); err != nil || rep.Broken != nil {
+		t.Errorf("chain: %v %+v", err, rep.Broken)
+	}
+}

@@ -178,6 +178,14 @@ func (a *Auditor) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// flusher is a backend that may hold written records for a while before
+// making them durable (a file that fsyncs on an interval).
+type flusher interface {
+	Dirty() bool
+	FlushInterval() time.Duration
+	Flush() error
+}
+
 type pipeline struct {
 	backend Backend
 	opts    Options
@@ -205,10 +213,31 @@ func (p *pipeline) run() {
 		batch := append([]Source(nil), p.items[:n]...)
 		p.mu.Unlock()
 		if n == 0 {
+			// A sink that syncs on an interval gets its last records
+			// synced once things go quiet.
+			var flushDue <-chan time.Time
+			fl, lazy := p.backend.(flusher)
+			var timer *time.Timer
+			if lazy && fl.Dirty() {
+				timer = time.NewTimer(fl.FlushInterval())
+				flushDue = timer.C
+			}
+			stopTimer := func() {
+				if timer != nil {
+					timer.Stop()
+				}
+			}
 			select {
+			case <-flushDue:
+				if err := fl.Flush(); err != nil {
+					p.opts.Logger.Warn("audit sink fsync failed", "sink", p.backend.Name(), "error", err.Error())
+				}
+				continue
 			case <-p.wake:
+				stopTimer()
 				continue
 			case <-p.closing:
+				stopTimer()
 				// Done once nothing is queued or reserved.
 				if len(p.slots) == 0 {
 					return

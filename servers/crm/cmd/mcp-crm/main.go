@@ -24,6 +24,7 @@ import (
 	"github.com/mcpfleet/mcpfleet/pkg/core"
 	"github.com/mcpfleet/mcpfleet/pkg/core/config"
 	"github.com/mcpfleet/mcpfleet/pkg/observability"
+	"github.com/mcpfleet/mcpfleet/pkg/policy"
 	"github.com/mcpfleet/mcpfleet/servers/crm"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
@@ -48,7 +49,7 @@ func main() {
 }
 
 func app() core.App {
-	return core.App{Name: "mcp-crm", Version: version, Defaults: defaultsYAML, Options: []fx.Option{observability.Module, crm.Module}}
+	return core.App{Name: "mcp-crm", Version: version, Defaults: defaultsYAML, Options: []fx.Option{observability.Module, policy.Module, crm.Module}}
 }
 
 // runCommand runs a data subcommand and returns the exit code.
