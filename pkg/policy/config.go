@@ -97,8 +97,8 @@ type SinkConfig struct {
 const (
 	defaultSyncInterval = time.Second
 	defaultMaxBytes     = 100 << 20
-	defaultMaxFiles = 10
-	defaultTable    = "mcpfleet_audit"
+	defaultMaxFiles     = 10
+	defaultTable        = "mcpfleet_audit"
 )
 
 // NewDefaultConfig returns the defaults: the embedded policy, reload on,
