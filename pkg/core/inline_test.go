@@ -236,3 +236,22 @@ func TestInlineCanBeTurnedOff(t *testing.T) {
 		t.Error("inline path used while disabled")
 	}
 }
+
+func TestResourceURLNamesTheBoundPort(t *testing.T) {
+	var seen atomic.Int64
+	h := startInline(t, &seen, nil) // listens on 127.0.0.1:0
+	resp, err := http.Get(h.BaseURL() + "/.well-known/oauth-protected-resource/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var meta struct {
+		Resource string `json:"resource"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Resource != h.URL() || strings.Contains(meta.Resource, ":0/") {
+		t.Errorf("resource = %q, want %q", meta.Resource, h.URL())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -117,6 +118,11 @@ func invokeModules(p *probe) []fx.Option {
 			})
 		}),
 		core.AsTool(func() *core.ToolDef {
+			return core.NewTool(s("wrapped_wire_fail", core.ReadOnly), func(context.Context, *core.Call, noInput) (okOutput, error) {
+				return okOutput{}, fmt.Errorf("upstream said: %w", &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "not in this state"})
+			})
+		}),
+		core.AsTool(func() *core.ToolDef {
 			return core.NewTool(s("picture", core.ReadOnly), func(context.Context, *core.Call, noInput) (core.Content, error) {
 				return core.Content{&mcp.ImageContent{Data: []byte{1, 2, 3}, MIMEType: "image/png"}}, nil
 			})
@@ -195,6 +201,9 @@ func TestTypedToolPath(t *testing.T) {
 	}
 	if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "wire_fail"}); err == nil || !strings.Contains(err.Error(), "not in this state") {
 		t.Errorf("jsonrpc error should be a protocol error, got %v", err)
+	}
+	if res := call(t, cs, "wrapped_wire_fail", nil); !res.IsError || !strings.Contains(text(res), "upstream said: not in this state") {
+		t.Errorf("a wrapped jsonrpc error is the tool's failure, got %+v", res)
 	}
 	if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "explode"}); err == nil || !strings.Contains(err.Error(), "internal error in tool explode") {
 		t.Errorf("panic should be an internal protocol error, got %v", err)

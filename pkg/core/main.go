@@ -90,9 +90,18 @@ func Run(ctx context.Context, app App, args []string, streams Streams, lookup fu
 	}
 	// For --print-config and --list-tools the graph is built (which decodes
 	// every module's section) but never started: nothing listens.
+	prebound, err := ReserveAddr(&cfg)
+	if err != nil {
+		return fail(err)
+	}
+	if prebound != nil {
+		// Served by the app once started; closed here if it never is.
+		defer prebound.Listener.Close()
+	}
 	var catalog *Catalog
 	opts := append([]fx.Option{
 		fx.Supply(cfg, doc, BuildInfo{Name: app.Name, Version: app.Version}, streams),
+		fx.Supply(prebound),
 		Module,
 		fx.Populate(&catalog),
 		fx.NopLogger,

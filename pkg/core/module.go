@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -156,7 +157,33 @@ type transportParams struct {
 	Authn      *authn.Authenticator
 	Health     *health.Registry
 	Streams    Streams
-	Routes     []Route `group:"mcpfleet.routes"`
+	Routes     []Route   `group:"mcpfleet.routes"`
+	Prebound   *Prebound `optional:"true"`
+}
+
+// Prebound is a listener bound before the graph was built (see
+// [ReserveAddr]).
+type Prebound struct{ Listener net.Listener }
+
+// ReserveAddr binds the HTTP address now when it asks for any free port
+// (":0") and no public URL is configured, and rewrites cfg.HTTP.Addr to the
+// port it got. The resource URL (the token audience) and the metadata URLs
+// are derived from the address, so they must name the real port; they are
+// fixed before the listener would otherwise be bound at start. Returns nil
+// when there is nothing to reserve.
+func ReserveAddr(cfg *config.Config) (*Prebound, error) {
+	if cfg.Transport != config.TransportHTTP || cfg.HTTP.PublicURL != "" {
+		return nil, nil
+	}
+	if _, port, err := net.SplitHostPort(cfg.HTTP.Addr); err != nil || port != "0" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
+	}
+	cfg.HTTP.Addr = ln.Addr().String()
+	return &Prebound{Listener: ln}, nil
 }
 
 // Listener is the running HTTP listener, provided so tests and tools can
@@ -214,7 +241,7 @@ func (nopWriteCloser) Close() error { return nil }
 
 func startHTTP(p transportParams) *httpserver.Server {
 	cfg := p.Config
-	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return p.Server.MCP }, &mcp.StreamableHTTPOptions{
+	sdkOpts := &mcp.StreamableHTTPOptions{
 		Stateless:    cfg.HTTP.Stateless,
 		JSONResponse: cfg.HTTP.JSONResponse,
 		// Idle sessions are closed by core's session tracker, which also sees
@@ -224,7 +251,15 @@ func startHTTP(p transportParams) *httpserver.Server {
 		Logger:              p.Logger,
 		// Our Host allowlist below is stricter and configurable.
 		DisableLocalhostProtection: true,
-	})
+	}
+	if !cfg.HTTP.Stateless && cfg.HTTP.EventStoreBytes > 0 {
+		// Lets a client resume a stream that broke (or that a tool closed
+		// on purpose) without losing the result.
+		store := mcp.NewMemoryEventStore(nil)
+		store.SetMaxBytes(int(cfg.HTTP.EventStoreBytes))
+		sdkOpts.EventStore = store
+	}
+	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return p.Server.MCP }, sdkOpts)
 	if !cfg.HTTP.Stateless {
 		if cfg.HTTP.InlineToolCalls {
 			mcpHandler = &inlineHandler{server: p.Server, sessions: p.Server.sessions, next: mcpHandler, logger: p.Logger}
@@ -266,8 +301,12 @@ func startHTTP(p transportParams) *httpserver.Server {
 		mux.Handle(r.Pattern, r.Handler)
 	}
 
+	var prebound net.Listener
+	if p.Prebound != nil {
+		prebound = p.Prebound.Listener
+	}
 	srv := httpserver.New(httpserver.Options{
-		Addr: cfg.HTTP.Addr, CertFile: cfg.HTTP.TLS.CertFile, KeyFile: cfg.HTTP.TLS.KeyFile,
+		Addr: cfg.HTTP.Addr, Listener: prebound, CertFile: cfg.HTTP.TLS.CertFile, KeyFile: cfg.HTTP.TLS.KeyFile,
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
 		Handler:           mux,
 		Logger:            p.Logger,

@@ -403,11 +403,10 @@ func schemaHasDefaults(s *jsonschema.Schema) bool {
 }
 
 // protocolError reports whether err must surface as a JSON-RPC error rather
-// than a tool error.
+// than a tool error: only a *jsonrpc.Error returned as is, as go-sdk decides.
+// A tool that wraps one (fmt.Errorf("...: %w", err)) is reporting a tool
+// failure the model should read.
 func protocolError(err error) (*jsonrpc.Error, bool) {
-	var wire *jsonrpc.Error
-	if errors.As(err, &wire) {
-		return wire, true
-	}
-	return nil, false
+	wire, ok := err.(*jsonrpc.Error)
+	return wire, ok
 }

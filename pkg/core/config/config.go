@@ -74,6 +74,10 @@ type HTTP struct {
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
 	// SessionTimeout closes stateful sessions idle this long.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// EventStoreBytes bounds the per-server memory that keeps recent SSE
+	// events so a client can resume a broken stream (Last-Event-ID);
+	// stateful mode only. 0 disables resumption.
+	EventStoreBytes ByteSize `yaml:"event_store_bytes"`
 	// ShutdownTimeout bounds the drain of in-flight calls on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// ReadHeaderTimeout protects against slow-header clients.
@@ -207,6 +211,7 @@ func NewDefaultConfig() Config {
 			Path:              "/mcp",
 			MaxBodyBytes:      4 << 20,
 			SessionTimeout:    30 * time.Minute,
+			EventStoreBytes:   10 << 20,
 			ShutdownTimeout:   15 * time.Second,
 			ReadHeaderTimeout: 10 * time.Second,
 			InlineToolCalls:   true,

@@ -43,6 +43,14 @@ type Harness struct {
 	stdin   *io.PipeWriter
 
 	stopOnce sync.Once
+	prebound *core.Prebound
+}
+
+// closeListener releases a reserved port the app never served.
+func (h *Harness) closeListener() {
+	if h.prebound != nil {
+		_ = h.prebound.Listener.Close()
+	}
 }
 
 // Start builds and starts the server; it is stopped when the test ends.
@@ -75,6 +83,7 @@ func (h *Harness) Stop(ctx context.Context) error {
 	h.stopOnce.Do(func() {
 		err = h.app.Stop(ctx)
 		_ = h.stdin.Close()
+		h.closeListener()
 	})
 	return err
 }
@@ -97,19 +106,26 @@ func New(o Options) (*Harness, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	prebound, err := core.ReserveAddr(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	pr, pw := io.Pipe()
-	h := &Harness{Config: cfg, logs: &syncBuffer{}, stdin: pw}
+	h := &Harness{Config: cfg, logs: &syncBuffer{}, stdin: pw, prebound: prebound}
 	opts := append([]fx.Option{
 		fx.Supply(cfg, doc, core.BuildInfo{Name: "test", Version: "test"}, core.Streams{In: pr, Out: io.Discard, Err: h.logs}),
+		fx.Supply(prebound),
 		core.Module,
 		fx.Populate(&h.Server, &h.Catalog, &h.ln),
 		fx.NopLogger,
 	}, o.Modules...)
 	h.app = fx.New(opts...)
 	if err := h.app.Err(); err != nil {
+		h.closeListener()
 		return nil, err
 	}
 	if unused := doc.Unused(); len(unused) > 0 {
+		h.closeListener()
 		return nil, &unusedError{unused}
 	}
 	return h, nil

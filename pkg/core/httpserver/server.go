@@ -25,6 +25,7 @@ type Server struct {
 	keyFile  string
 	srv      *http.Server
 	logger   *slog.Logger
+	bound    net.Listener
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -33,7 +34,10 @@ type Server struct {
 
 // Options configure a Server.
 type Options struct {
-	Addr              string
+	Addr string
+	// Listener, when set, is already bound (to Addr) and is served instead
+	// of binding at Start.
+	Listener          net.Listener
 	CertFile, KeyFile string
 	ReadHeaderTimeout time.Duration
 	Handler           http.Handler
@@ -43,7 +47,7 @@ type Options struct {
 // New returns an unstarted Server.
 func New(o Options) *Server {
 	return &Server{
-		addr: o.Addr, certFile: o.CertFile, keyFile: o.KeyFile, logger: o.Logger,
+		addr: o.Addr, certFile: o.CertFile, keyFile: o.KeyFile, logger: o.Logger, bound: o.Listener,
 		srv: &http.Server{
 			Handler:           o.Handler,
 			ReadHeaderTimeout: o.ReadHeaderTimeout,
@@ -58,9 +62,12 @@ func New(o Options) *Server {
 // Start listens and serves in the background. It returns once the listener
 // is bound, so Addr is valid and a failed bind is reported to the caller.
 func (s *Server) Start(context.Context) error {
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.addr, err)
+	ln := s.bound
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", s.addr, err)
+		}
 	}
 	if s.certFile != "" {
 		cert, err := tls.LoadX509KeyPair(s.certFile, s.keyFile)
