@@ -1,7 +1,13 @@
-# mcpfleet: every target loops over the Go modules listed in go.work.
-# `make test` is what CI runs; it installs what it needs (Node 22, the
-# conformance suite, npm client packages, staticcheck) into .tools/ and
-# node_modules/ on first use.
+# mcpfleet: every Go target loops over the modules listed in go.work.
+#
+#   make run    the local fleet with embedded defaults (CRM with demo data)
+#   make test   every test: unit and integration (race on), real clients,
+#               the official conformance suite. Installs what it needs
+#               (Node 22 + the suite into .tools/, npm client packages into
+#               tests/clients/node_modules) on first use.
+#
+# With CI=true, tests that need PostgreSQL, Redis or Node fail instead of
+# skipping when those are missing.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -9,45 +15,63 @@ SHELL := /bin/bash
 
 MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
 TOOLS := $(CURDIR)/.tools
-STATICCHECK_VERSION := 2026.1
-STATICCHECK := $(TOOLS)/bin/staticcheck
-export GOBIN := $(TOOLS)/bin
+NODE_TOOLS := $(TOOLS)/node
+CLIENT_DEPS := tests/clients/node_modules/.package-lock.json
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(TOOLS)/bin/staticcheck-$(STATICCHECK_VERSION)
+RUN_ADDR ?= 127.0.0.1:8080
+BENCH_RUNS ?= 5
+BENCH_DURATION ?= 3s
 
 .PHONY: help
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## run the local fleet with embedded defaults: the CRM (demo data) over HTTP on RUN_ADDR
+	go run ./cmd/mcpfleet run --addr $(RUN_ADDR)
 
 .PHONY: build
 build: ## compile every module
 	@for m in $(MODULES); do (cd $$m && go build ./...); done
 
 .PHONY: test
-test: unit conformance ## run every test: unit and integration tests (race on), conformance, real clients
+test: unit conformance ## run every test: unit/integration (race), real clients, conformance
 
 .PHONY: unit
-unit: ## go test -race over every module
+unit: client-deps ## go test -race over every module (includes the real-client tests)
 	@for m in $(MODULES); do echo "== $${m#$(CURDIR)/}"; (cd $$m && go test -race -count=1 ./...); done
+
+.PHONY: node-tools
+node-tools: ## install Node 22 and the MCP conformance suite into .tools/node (pinned in tests/conformance/npm)
+	@tests/scripts/install-node-tools.sh $(NODE_TOOLS)
+
+.PHONY: client-deps
+client-deps: $(CLIENT_DEPS) ## install the real-client test packages (npm ci in tests/clients)
+
+$(CLIENT_DEPS): tests/clients/package.json tests/clients/package-lock.json
+	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: conformance
+conformance: node-tools ## official MCP conformance suite against the fixture, stateful and stateless
+	cd tests && go run ./cmd/conformance -tools $(NODE_TOOLS)
 
 .PHONY: lint
 lint: $(STATICCHECK) ## gofmt, go vet and staticcheck over every module
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	@for m in $(MODULES); do (cd $$m && go vet ./... && $(STATICCHECK) ./...); done
+	@for m in $(MODULES); do echo "== lint $${m#$(CURDIR)/}"; (cd $$m && go vet ./... && $(STATICCHECK) ./...); done
 
 $(STATICCHECK):
-	go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(TOOLS)/bin/staticcheck $@
 
 .PHONY: tidy-check
 tidy-check: ## fail if any go.mod/go.sum is not tidy
-	@for m in $(MODULES); do (cd $$m && go mod tidy -diff) || { echo "run: (cd $${m#$(CURDIR)/} && go mod tidy)"; exit 1; }; done
-
-.PHONY: conformance
-conformance: ## official MCP conformance suite against the fixture server
-	@echo "conformance: not wired yet"
+	@for m in $(MODULES); do (cd $$m && go mod tidy -diff >/dev/null) || { echo "not tidy: run (cd $${m#$(CURDIR)/} && go mod tidy)"; exit 1; }; done
 
 .PHONY: bench
-bench: ## Go benchmarks and the HTTP load comparison
-	@echo "bench: not wired yet"
-
-.PHONY: run
-run: ## run the local fleet with embedded defaults
-	@echo "run: not wired yet"
+bench: ## Go benchmarks, then the load comparison (bare go-sdk vs our core vs the full chain)
+	@for m in $(MODULES); do echo "== bench $${m#$(CURDIR)/}"; (cd $$m && go test -run '^$$' -bench . ./...); done
+	cd bench && go run ./cmd/fleetbench -modes bare,core,chain -runs $(BENCH_RUNS) -duration $(BENCH_DURATION)

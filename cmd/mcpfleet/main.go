@@ -1,7 +1,7 @@
-// Command mcpfleet is the fleet's command-line tool: policy authoring
-// (check, test, explain) and audit log verification. Commands are a small
-// tree (see commands) so that others (running the local fleet, host
-// configs, the registry catalog) can be added beside them.
+// Command mcpfleet is the fleet's command-line tool: running the local
+// fleet, policy authoring (check, test, explain) and audit log verification.
+// Commands are a small tree (see commands) so that others (host configs, the
+// registry catalog) can be added beside them.
 package main
 
 import (
@@ -41,9 +41,14 @@ func commands() *command {
 			{name: "schema", summary: "print the JSON Schema of the policy document", run: policySchema},
 			{name: "default", summary: "print the built-in default policy", run: policyDefault},
 		}},
+		{name: "run", args: "[--addr HOST:PORT] [--data-dir DIR] [--demo=false]",
+			summary: "run the local fleet over HTTP on loopback (the CRM with demo data; servers with credentials in the environment)", run: fleetRun},
 		{name: "audit", summary: "audit log tools", subs: []*command{
 			{name: "verify", args: "[--rotated] FILE... | --postgres DSN [--table T] [--chain C]",
 				summary: "verify the hash chain of audit records", run: auditVerify},
 		}},
 	}}
 }
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"

@@ -14,6 +14,7 @@ package crm
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,13 @@ const (
 	toolsetActivities = "activities"
 	toolsetReports    = "reports"
 )
+
+// DefaultConfig is the server's embedded default configuration (server
+// identity and the crm section); config files and MCPFLEET_* variables are
+// layered over it.
+//
+//go:embed defaults.yaml
+var DefaultConfig []byte
 
 // Module provides the CRM's config section, its store (opened at start,
 // closed at stop), tools, resource templates, prompts and a readiness check.

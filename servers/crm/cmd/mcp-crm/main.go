@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,9 +31,6 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-//go:embed defaults.yaml
-var defaultsYAML []byte
-
 func main() {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
@@ -49,7 +45,7 @@ func main() {
 }
 
 func app() core.App {
-	return core.App{Name: "mcp-crm", Version: version, Defaults: defaultsYAML, Options: []fx.Option{observability.Module, policy.Module, crm.Module}}
+	return core.App{Name: "mcp-crm", Version: version, Defaults: crm.DefaultConfig, Options: []fx.Option{observability.Module, policy.Module, crm.Module}}
 }
 
 // runCommand runs a data subcommand and returns the exit code.
@@ -146,7 +142,7 @@ func runCommand(ctx context.Context, name string, args []string, stdin io.Reader
 // openService reads the crm section of the config (defaults < file <
 // environment) and opens the database without serving.
 func openService(ctx context.Context, path string, lookup func(string) (string, bool), stderr io.Writer) (*crm.Service, error) {
-	doc, err := config.Load(path, defaultsYAML, lookup)
+	doc, err := config.Load(path, crm.DefaultConfig, lookup)
 	if err != nil {
 		return nil, err
 	}
