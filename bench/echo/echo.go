@@ -27,7 +27,7 @@ func NewTool() *core.ToolDef {
 		Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.No, Classification: core.Public,
 		Permissions: core.NoPermissions,
 	}, func(_ context.Context, _ *core.Call, in Input) (Output, error) {
-		return Output{Message: in.Message}, nil
+		return Output(in), nil
 	})
 }
 

@@ -37,10 +37,6 @@ type greetOut struct {
 	Text string `json:"text"`
 }
 
-type slowIn struct {
-	Millis int `json:"millis" jsonschema:"how long to sleep"`
-}
-
 type bigIn struct {
 	Bytes int `json:"bytes" jsonschema:"result size"`
 }
@@ -97,9 +93,7 @@ func invokeModules(p *probe) []fx.Option {
 		}),
 		core.AsTool(func() *core.ToolDef {
 			return core.NewTool(s("explode", core.ReadOnly), func(context.Context, *core.Call, noInput) (okOutput, error) {
-				var m map[string]int
-				m["boom"]++ // nil map write: a real panic
-				return okOutput{}, nil
+				panic(errors.New("a bug in the tool"))
 			})
 		}),
 		core.AsTool(func() *core.ToolDef {

@@ -53,6 +53,9 @@ type ServerParams struct {
 func NewServer(p ServerParams) *Server {
 	opts := &mcp.ServerOptions{
 		Instructions: p.Config.Server.Instructions,
+		// Logging is deprecated from protocol 2026-07-28 but clients on
+		// earlier versions (most hosts today) still use it.
+		//lint:ignore SA1019 supported for clients on protocol versions before 2026-07-28
 		Capabilities: &mcp.ServerCapabilities{Logging: &mcp.LoggingCapabilities{}},
 	}
 	if len(p.Catalog.tools) > 0 {

@@ -48,9 +48,8 @@ func (e Effect) String() string {
 type Hint int
 
 const (
-	hintUnset Hint = iota
 	// Yes declares the hint true.
-	Yes
+	Yes Hint = iota + 1
 	// No declares the hint false.
 	No
 )

@@ -76,15 +76,6 @@ func (f *fieldSet) ref(col string, v *int64) {
 	}
 }
 
-func (f *fieldSet) has(col string) bool {
-	for _, v := range f.vals {
-		if v.Col == col {
-			return true
-		}
-	}
-	return false
-}
-
 func (f *fieldSet) err() error {
 	if len(f.errs) == 0 {
 		return nil

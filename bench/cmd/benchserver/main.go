@@ -67,7 +67,7 @@ func serveBare(addr string, stateless, jsonResp bool) error {
 	s := mcp.NewServer(&mcp.Implementation{Name: "bare", Version: "1"}, nil)
 	mcp.AddTool(s, &mcp.Tool{Name: "echo", Description: "Echoes the message back."},
 		func(_ context.Context, _ *mcp.CallToolRequest, in echo.Input) (*mcp.CallToolResult, echo.Output, error) {
-			return nil, echo.Output{Message: in.Message}, nil
+			return nil, echo.Output(in), nil
 		})
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: stateless, JSONResponse: jsonResp})
 	ln, err := net.Listen("tcp", addr)
