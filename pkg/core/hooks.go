@@ -20,6 +20,7 @@ const (
 	groupRoutes            = `group:"mcpfleet.routes"`
 	groupRouteLists        = `group:"mcpfleet.routes,flatten"`
 	groupHealth            = `group:"mcpfleet.health"`
+	groupHealthLists       = `group:"mcpfleet.health,flatten"`
 	groupServerOptions     = `group:"mcpfleet.server_options"`
 )
 
@@ -86,6 +87,10 @@ func AsRoutes(constructor any) fx.Option { return provideInto(constructor, group
 
 // AsHealthCheck provides a readiness check; constructor returns health.Check.
 func AsHealthCheck(constructor any) fx.Option { return provideInto(constructor, groupHealth) }
+
+// AsHealthChecks provides several readiness checks from one constructor
+// returning []health.Check (one per upstream connection, say).
+func AsHealthChecks(constructor any) fx.Option { return provideInto(constructor, groupHealthLists) }
 
 // ServerOption adjusts the go-sdk server options before the server is built
 // (completion or subscription handlers, for example).

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -104,7 +105,7 @@ func (iv *invoker) run(ctx context.Context, td *ToolDef, req *mcp.CallToolReques
 // encode marshals the structured result once and uses the same bytes for the
 // structured content and, unless the type renders itself, the text content.
 func (iv *invoker) encode(td *ToolDef, out any) (*mcp.CallToolResult, error) {
-	data, err := json.Marshal(out)
+	data, err := marshalResult(out)
 	if err != nil {
 		return nil, fmt.Errorf("encoding result of %s: %w", td.spec.Name, err)
 	}
@@ -123,6 +124,19 @@ func (iv *invoker) encode(td *ToolDef, out any) (*mcp.CallToolResult, error) {
 		Content:           []mcp.Content{&mcp.TextContent{Text: text}},
 		StructuredContent: json.RawMessage(data),
 	}, nil
+}
+
+// marshalResult encodes a structured result without HTML escaping: the text
+// is read by a model, to which "\u003c" is noise it may even copy back into
+// what it writes, and the JSON stays valid either way.
+func marshalResult(out any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func toolErrorResult(err error) *mcp.CallToolResult {

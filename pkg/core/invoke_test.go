@@ -219,9 +219,31 @@ func TestTypedToolPath(t *testing.T) {
 	if res := call(t, cs, "nil_out", nil); res.IsError || text(res) != `{"text":""}` {
 		t.Errorf("nil pointer result: %v %q", res.IsError, text(res))
 	}
+	if res := call(t, cs, "greet", map[string]any{"name": "<b>Tom & Jerry</b>"}); text(res) != `{"text":"hello <b>Tom & Jerry</b>!"}` {
+		t.Errorf("text is HTML-escaped for the model: %s", text(res))
+	}
 	// Still serving after all of the above.
 	if res := call(t, cs, "greet", map[string]any{"name": "again"}); res.IsError {
 		t.Errorf("server stopped serving: %q", text(res))
+	}
+}
+
+func TestOutputSchemasCanBeLeftOut(t *testing.T) {
+	for _, advertise := range []bool{true, false} {
+		h := coretest.Start(t, coretest.Options{Modules: invokeModules(newProbe()), Config: func(c *config.Config) { c.Tools.OutputSchemas = advertise }})
+		cs := h.Connect(t, nil)
+		list, err := cs.ListTools(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tool := range list.Tools {
+			if tool.Name == "greet" && (tool.OutputSchema != nil) != advertise {
+				t.Errorf("output_schemas=%v: greet's output schema = %v", advertise, tool.OutputSchema)
+			}
+		}
+		if res := call(t, cs, "greet", map[string]any{"name": "x"}); res.StructuredContent == nil {
+			t.Errorf("output_schemas=%v: no structured content", advertise)
+		}
 	}
 }
 

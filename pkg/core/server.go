@@ -31,6 +31,7 @@ type Server struct {
 	// middleware chain go-sdk runs, ending in the tool handler.
 	sessions    *sessions
 	handlers    map[string]mcp.ToolHandler
+	registered  map[string]*mcp.Tool // as advertised
 	inlineTools map[string]*ToolDef
 	inlineChain mcp.MethodHandler
 }
@@ -70,11 +71,19 @@ func NewServer(p ServerParams) *Server {
 
 	calls := newInvoker(p.Logger, p.Config.Limits.MaxConcurrentCalls, p.Config.Limits.ToolTimeout, int(p.Config.Limits.MaxResultBytes))
 	handlers := make(map[string]mcp.ToolHandler, len(p.Catalog.tools))
+	registered := make(map[string]*mcp.Tool, len(p.Catalog.tools))
 	inlineTools := map[string]*ToolDef{}
 	for _, td := range p.Catalog.tools {
 		h := calls.handler(td)
 		handlers[td.spec.Name] = h
-		s.AddTool(td.tool, h)
+		tool := td.tool
+		if !p.Config.Tools.OutputSchemas {
+			t := *tool
+			t.OutputSchema = nil
+			tool = &t
+		}
+		s.AddTool(tool, h)
+		registered[td.spec.Name] = tool
 		if td.spec.Effect == ReadOnly && !td.spec.Interactive {
 			inlineTools[td.spec.Name] = td
 		}
@@ -106,7 +115,7 @@ func NewServer(p ServerParams) *Server {
 	for _, m := range slices.Backward(chain) {
 		inline = m(inline)
 	}
-	return &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, handlers: handlers, inlineTools: inlineTools, inlineChain: inline}
+	return &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, handlers: handlers, registered: registered, inlineTools: inlineTools, inlineChain: inline}
 }
 
 // NotifyToolListChanged tells every connected client to list tools again,
@@ -118,7 +127,7 @@ func (s *Server) NotifyToolListChanged() {
 		return
 	}
 	td := s.catalog.tools[0]
-	s.MCP.AddTool(td.tool, s.handlers[td.spec.Name])
+	s.MCP.AddTool(s.registered[td.spec.Name], s.handlers[td.spec.Name])
 }
 
 // Catalog returns the server's catalog.

@@ -30,8 +30,17 @@ func (u *Upstreams) New(cfg upstream.Config) (*upstream.Client, error) {
 	return c, nil
 }
 
-func newUpstreams(lc fx.Lifecycle, tel Telemetry, logger *slog.Logger) *Upstreams {
-	return &Upstreams{lc: lc, deps: upstream.Deps{Tracers: tel.Tracers, Meters: tel.Meters, Logger: logger}}
+type upstreamsParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Telemetry Telemetry
+	Logger    *slog.Logger
+	// Clock replaces real time in tests (backoff and Retry-After waits).
+	Clock upstream.Clock `optional:"true"`
+}
+
+func newUpstreams(p upstreamsParams) *Upstreams {
+	return &Upstreams{lc: p.Lifecycle, deps: upstream.Deps{Tracers: p.Telemetry.Tracers, Meters: p.Telemetry.Meters, Logger: p.Logger, Clock: p.Clock}}
 }
 
 type cacheResult struct {

@@ -170,6 +170,11 @@ type Tools struct {
 	Disabled []string `yaml:"disabled"`
 	// ReadOnly removes every tool not marked read-only; it wins over the lists.
 	ReadOnly bool `yaml:"read_only"`
+	// OutputSchemas advertises each tool's output schema in tools/list.
+	// Results always carry structured content; hosts rarely show output
+	// schemas to the model, and leaving them out can shrink the list a
+	// host sends with every model request by a third or more.
+	OutputSchemas bool `yaml:"output_schemas"`
 }
 
 // Limits bounds work per call and per server.
@@ -233,6 +238,7 @@ func NewDefaultConfig() Config {
 			ToolTimeout:        60 * time.Second,
 			MaxResultBytes:     1 << 20,
 		},
+		Tools: Tools{OutputSchemas: true},
 		Cache: Cache{Backend: "memory", MaxBytes: 64 << 20, KeyPrefix: "mcpfleet:"},
 		Log:   Log{Level: "info", Format: "json"},
 	}

@@ -43,6 +43,11 @@ type Retry struct {
 	// RetryOn500 also retries 500 Internal Server Error. Off by default:
 	// a 500 is usually a bug on the other side that a retry repeats.
 	RetryOn500 bool `yaml:"retry_on_500"`
+	// RateLimitedWrites also retries non-idempotent requests (POST, PATCH)
+	// that a rate limit refused (429, or 403 with rate-limit headers): the
+	// upstream did not act on them, so sending them again cannot repeat a
+	// side effect. On by default.
+	RateLimitedWrites bool `yaml:"rate_limited_writes"`
 }
 
 // RateLimit is a client-side token bucket applied before every attempt, so
@@ -75,9 +80,10 @@ func NewDefaultConfig() Config {
 		Timeout:  20 * time.Second,
 		Deadline: 45 * time.Second,
 		Retry: Retry{
-			MaxRetries:  3,
-			BackoffBase: 250 * time.Millisecond,
-			BackoffMax:  10 * time.Second,
+			MaxRetries:        3,
+			BackoffBase:       250 * time.Millisecond,
+			BackoffMax:        10 * time.Second,
+			RateLimitedWrites: true,
 		},
 		RateLimit: RateLimit{Burst: 10},
 		Breaker: Breaker{

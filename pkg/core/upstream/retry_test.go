@@ -112,6 +112,7 @@ func TestResponsesNotRetried(t *testing.T) {
 		status   int
 		headers  map[string]string
 		retry500 bool
+		noWrites bool // Retry.RateLimitedWrites off
 		hits     int64
 	}{
 		{name: "plain 403", method: http.MethodGet, status: http.StatusForbidden, hits: 1},
@@ -119,7 +120,10 @@ func TestResponsesNotRetried(t *testing.T) {
 		{name: "500 by default", method: http.MethodGet, status: http.StatusInternalServerError, hits: 1},
 		{name: "500 when configured", method: http.MethodGet, status: http.StatusInternalServerError, retry500: true, hits: 4},
 		{name: "POST 503", method: http.MethodPost, status: http.StatusServiceUnavailable, hits: 1},
-		{name: "PATCH 429", method: http.MethodPatch, status: http.StatusTooManyRequests, hits: 1},
+		{name: "PATCH 429 is retried: the upstream did not act on it", method: http.MethodPatch, status: http.StatusTooManyRequests, hits: 4},
+		{name: "POST rate-limited 403 is retried", method: http.MethodPost, status: http.StatusForbidden,
+			headers: map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}, hits: 4},
+		{name: "PATCH 429 without rate_limited_writes", method: http.MethodPatch, status: http.StatusTooManyRequests, noWrites: true, hits: 1},
 		{name: "DELETE 503 exhausts retries", method: http.MethodDelete, status: http.StatusServiceUnavailable, hits: 4},
 		{name: "Retry-After past the deadline", method: http.MethodGet, status: http.StatusTooManyRequests,
 			headers: map[string]string{"Retry-After": "3600"}, hits: 1},
@@ -134,6 +138,7 @@ func TestResponsesNotRetried(t *testing.T) {
 			})
 			cfg := testConfig()
 			cfg.Retry.RetryOn500 = tc.retry500
+			cfg.Retry.RateLimitedWrites = !tc.noWrites
 			c := newTestClient(t, cfg, Deps{Clock: newTestClock()})
 			status, body, err := do(t, c, newRequest(t, context.Background(), tc.method, up.URL, "x"))
 			// The last response reaches the caller intact.

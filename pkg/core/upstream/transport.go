@@ -54,10 +54,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	ctx, cancel := context.WithTimeout(req.Context(), t.cfg.Deadline)
-	mayRetry := t.cfg.Retry.MaxRetries > 0 && idempotent(req) && rewindable(req)
+	// A write may still be retried when a rate limit refused it (retryPlan).
+	mayRetry := t.cfg.Retry.MaxRetries > 0 && rewindable(req)
+	once := !idempotent(req)
 	for n := 0; ; n++ {
 		a := t.attempt(ctx, req, n)
-		wait, reason, again := t.retryPlan(ctx, req, mayRetry, n, a)
+		wait, reason, again := t.retryPlan(ctx, req, mayRetry, once, n, a)
 		if !again {
 			if a.err != nil {
 				a.release()
@@ -181,9 +183,18 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, n int) attem
 
 // retryPlan decides whether attempt n is followed by another, and after
 // how long.
-func (t *transport) retryPlan(ctx context.Context, req *http.Request, mayRetry bool, n int, a attemptResult) (wait time.Duration, reason string, again bool) {
+func (t *transport) retryPlan(ctx context.Context, req *http.Request, mayRetry, once bool, n int, a attemptResult) (wait time.Duration, reason string, again bool) {
 	if !mayRetry || !a.sent || n >= t.cfg.Retry.MaxRetries {
 		return 0, "", false
+	}
+	if once {
+		// A non-idempotent request is sent again only when the upstream
+		// refused it for a rate limit, and so never acted on it.
+		refused := a.err == nil && t.cfg.Retry.RateLimitedWrites &&
+			(a.resp.StatusCode == http.StatusTooManyRequests || (a.resp.StatusCode == http.StatusForbidden && rateLimited(a.resp.Header)))
+		if !refused {
+			return 0, "", false
+		}
 	}
 	if a.err != nil {
 		if !retryableError(ctx, a.err) {
