@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
 	"net"
 	"net/http"
 	"os"
@@ -99,5 +100,27 @@ func TestFleetRunRefusesNonLoopback(t *testing.T) {
 	code, _, errOut := mcpfleet(t, "run", "--addr", "0.0.0.0:8080")
 	if code != 2 || !strings.Contains(errOut, "not a loopback address") {
 		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestAPIKeyNew(t *testing.T) {
+	code, out, _ := mcpfleet(t, "apikey", "new", "--id", "ci-bot")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var key, sum string
+	for line := range strings.SplitSeq(out, "\n") {
+		if k, ok := strings.CutPrefix(line, "key (give it to the client; it is not stored anywhere): "); ok {
+			key = k
+		}
+		if s, ok := strings.CutPrefix(strings.TrimSpace(line), "sha256: "); ok {
+			sum = s
+		}
+	}
+	if !strings.HasPrefix(key, authn.APIKeyPrefix) || len(key) < 40 || sum != authn.HashAPIKey(key) {
+		t.Errorf("key %q, sha256 %q:\n%s", key, sum, out)
+	}
+	if code, _, _ := mcpfleet(t, "apikey", "new"); code != 2 {
+		t.Errorf("missing --id: exit %d", code)
 	}
 }

@@ -43,6 +43,9 @@ func commands() *command {
 		}},
 		{name: "run", args: "[--addr HOST:PORT] [--data-dir DIR] [--demo=false]",
 			summary: "run the local fleet over HTTP on loopback (the CRM with demo data; servers with credentials in the environment)", run: fleetRun},
+		{name: "apikey", summary: "API keys for service clients", subs: []*command{
+			{name: "new", args: "--id NAME", summary: "generate a key and the config entry (its SHA-256) that accepts it", run: apikeyNew},
+		}},
 		{name: "audit", summary: "audit log tools", subs: []*command{
 			{name: "verify", args: "[--rotated] FILE... | --postgres DSN [--table T] [--chain C]",
 				summary: "verify the hash chain of audit records", run: auditVerify},

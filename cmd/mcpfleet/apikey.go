@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
+)
+
+// apikeyNew prints a new API key and the config entry that accepts it. The
+// key itself is shown once and never stored: servers keep only its SHA-256.
+func apikeyNew(_ context.Context, e *env, args []string) int {
+	fs := newFlags(e, "mcpfleet apikey new", "--id NAME")
+	id := fs.String("id", "", "the client's name; it becomes the principal's subject")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *id == "" || fs.NArg() > 0 {
+		fmt.Fprintln(e.stderr, "mcpfleet apikey new: --id NAME is required")
+		return 2
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		fmt.Fprintf(e.stderr, "mcpfleet apikey new: %v\n", err)
+		return 1
+	}
+	key := authn.APIKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	fmt.Fprintf(e.stdout, "key (give it to the client; it is not stored anywhere): %s\n\n", key)
+	fmt.Fprintf(e.stdout, "config:\nauth:\n  api_keys:\n    - id: %s\n      sha256: %s\n", *id, authn.HashAPIKey(key))
+	return 0
+}
