@@ -423,22 +423,26 @@ func TestModuleConsoleExporter(t *testing.T) {
 // A collector that never answers neither blocks startup nor fails shutdown:
 // the flush is cut at shutdown_timeout and reported as a warning.
 func TestModuleUnreachableCollector(t *testing.T) {
-	var ts *testServer
-	t.Cleanup(func() {
-		if !strings.Contains(ts.Logs(), "telemetry not fully flushed at shutdown") {
-			t.Errorf("no flush warning in logs:\n%s", ts.Logs())
-		}
-	})
-	ts = startServer(t, serverOptions{
-		yaml: "observability:\n  shutdown_timeout: 300ms\n",
-		env: map[string]string{
-			"OTEL_TRACES_EXPORTER":        "otlp",
-			"OTEL_METRICS_EXPORTER":       "otlp",
-			"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
-			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + silentListener(t),
-		},
-	})
-	callTool(t, ts.Connect(t, nil), &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"}})
+	for _, protocol := range otlpProtocols {
+		t.Run(protocol, func(t *testing.T) {
+			var ts *testServer
+			t.Cleanup(func() {
+				if !strings.Contains(ts.Logs(), "telemetry not fully flushed at shutdown") {
+					t.Errorf("no flush warning in logs:\n%s", ts.Logs())
+				}
+			})
+			ts = startServer(t, serverOptions{
+				yaml: "observability:\n  shutdown_timeout: 300ms\n",
+				env: map[string]string{
+					"OTEL_TRACES_EXPORTER":        "otlp",
+					"OTEL_METRICS_EXPORTER":       "otlp",
+					"OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+					"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + silentListener(t),
+				},
+			})
+			callTool(t, ts.Connect(t, nil), &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"}})
+		})
+	}
 }
 
 // Trace context and baggage reach the handler's context: the caller's trace

@@ -14,10 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
@@ -25,6 +21,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/mcpfleet/mcpfleet/pkg/observability/otlp"
 )
 
 // Settings are the inputs of [NewProviders].
@@ -188,7 +186,6 @@ func newResource(cfg Config, env exportEnv, s Settings) (*resource.Resource, err
 }
 
 func newSpanExporter(name string, t otlpTarget, console io.Writer) (sdktrace.SpanExporter, error) {
-	ctx := context.Background()
 	var (
 		exp sdktrace.SpanExporter
 		err error
@@ -197,17 +194,9 @@ func newSpanExporter(name string, t otlpTarget, console io.Writer) (sdktrace.Spa
 	case name == ExporterConsole:
 		exp, err = stdouttrace.New(stdouttrace.WithWriter(console))
 	case t.protocol == ProtocolGRPC:
-		var opts []otlptracegrpc.Option
-		if t.endpointURL != "" {
-			opts = append(opts, otlptracegrpc.WithEndpointURL(t.endpointURL))
-		}
-		exp, err = otlptracegrpc.New(ctx, opts...)
+		exp, err = newGRPCSpanExporter(t)
 	default:
-		var opts []otlptracehttp.Option
-		if t.endpointURL != "" {
-			opts = append(opts, otlptracehttp.WithEndpointURL(t.endpointURL))
-		}
-		exp, err = otlptracehttp.New(ctx, opts...)
+		exp, err = otlp.NewSpanExporter(t.httpConfig())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s span exporter: %w", name, err)
@@ -216,7 +205,6 @@ func newSpanExporter(name string, t otlpTarget, console io.Writer) (sdktrace.Spa
 }
 
 func newMetricExporter(name string, t otlpTarget, console io.Writer) (sdkmetric.Exporter, error) {
-	ctx := context.Background()
 	var (
 		exp sdkmetric.Exporter
 		err error
@@ -225,17 +213,9 @@ func newMetricExporter(name string, t otlpTarget, console io.Writer) (sdkmetric.
 	case name == ExporterConsole:
 		exp, err = stdoutmetric.New(stdoutmetric.WithWriter(console))
 	case t.protocol == ProtocolGRPC:
-		var opts []otlpmetricgrpc.Option
-		if t.endpointURL != "" {
-			opts = append(opts, otlpmetricgrpc.WithEndpointURL(t.endpointURL))
-		}
-		exp, err = otlpmetricgrpc.New(ctx, opts...)
+		exp, err = newGRPCMetricExporter(t)
 	default:
-		var opts []otlpmetrichttp.Option
-		if t.endpointURL != "" {
-			opts = append(opts, otlpmetrichttp.WithEndpointURL(t.endpointURL))
-		}
-		exp, err = otlpmetrichttp.New(ctx, opts...)
+		exp, err = otlp.NewMetricExporter(t.httpConfig(), t.metric)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s metric exporter: %w", name, err)

@@ -95,7 +95,7 @@ func TestConsoleExporters(t *testing.T) {
 // An OTLP collector that is down, or that accepts connections and never
 // answers, must delay neither startup nor shutdown beyond the bound.
 func TestOTLPExportersToUnreachableCollector(t *testing.T) {
-	for _, protocol := range []string{"grpc", "http/protobuf"} {
+	for _, protocol := range otlpProtocols {
 		for _, collector := range []string{"refusing", "silent"} {
 			t.Run(protocol+"/"+collector, func(t *testing.T) {
 				t.Parallel()
