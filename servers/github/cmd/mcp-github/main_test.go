@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core"
+)
+
+func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := core.Run(context.Background(), app(), args, core.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut},
+		func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return code, out.String(), errOut.String()
+}
+
+// TestFailsFastWithoutAConnection: one line on stderr that says what to set.
+func TestFailsFastWithoutAConnection(t *testing.T) {
+	code, _, stderr := run(t, nil)
+	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "mcp-github: github: no connection configured; set MCPFLEET_GITHUB_TOKEN") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestListsDefaultTools: with a token from the environment the full
+// production module set (observability, policy) builds; nothing is called.
+func TestListsDefaultTools(t *testing.T) {
+	code, stdout, stderr := run(t, map[string]string{"MCPFLEET_GITHUB_TOKEN": "env:GITHUB_TOKEN", "GITHUB_TOKEN": "ghp_x"}, "--list-tools")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var tools []core.ToolInfo
+	if err := json.Unmarshal([]byte(stdout), &tools); err != nil {
+		t.Fatal(err)
+	}
+	if len(tools) != 22 {
+		t.Errorf("%d default tools, want 22", len(tools))
+	}
+	code, stdout, _ = run(t, map[string]string{"MCPFLEET_GITHUB_TOKEN": "ghp_literal"}, "--print-config")
+	if code != 0 || strings.Contains(stdout, "ghp_literal") || !strings.Contains(stdout, "[redacted]") {
+		t.Errorf("print-config (exit %d) shows the token or no redaction:\n%s", code, stdout)
+	}
+}
