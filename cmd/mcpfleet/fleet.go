@@ -17,6 +17,7 @@ import (
 	"github.com/mcpfleet/mcpfleet/pkg/observability"
 	"github.com/mcpfleet/mcpfleet/pkg/policy"
 	"github.com/mcpfleet/mcpfleet/servers/crm"
+	"github.com/mcpfleet/mcpfleet/servers/github"
 )
 
 // fleetServer is one server `mcpfleet run` can start in-process.
@@ -44,6 +45,19 @@ func localFleet(dataDir string, demo bool) []fleetServer {
 			"MCPFLEET_CRM_LOAD_DEMO_DATA": strconv.FormatBool(demo),
 		},
 		enabled: func(func(string) string) (bool, string) { return true, "" },
+	}, {
+		name: "github",
+		app:  core.App{Name: "mcp-github", Version: version, Defaults: github.DefaultConfig, Options: modules(github.Module)},
+		env:  map[string]string{},
+		enabled: func(getenv func(string) string) (bool, string) {
+			if getenv("MCPFLEET_GITHUB_TOKEN") != "" {
+				return true, ""
+			}
+			if getenv("GITHUB_TOKEN") != "" {
+				return true, ""
+			}
+			return false, "set GITHUB_TOKEN (a personal access token) to include it"
+		},
 	}}
 }
 
@@ -96,8 +110,17 @@ func fleetRun(ctx context.Context, e *env, args []string) int {
 			if v, ok := s.env[k]; ok {
 				return v, true
 			}
-			if k == "MCPFLEET_AUTH_DISABLED" {
+			switch k {
+			case "MCPFLEET_AUTH_DISABLED":
 				return "true", true
+			case "MCPFLEET_GITHUB_TOKEN":
+				// The usual variable works too.
+				if v, ok := os.LookupEnv(k); ok {
+					return v, true
+				}
+				if e.getenv("GITHUB_TOKEN") != "" {
+					return "env:GITHUB_TOKEN", true
+				}
 			}
 			return os.LookupEnv(k)
 		}

@@ -124,3 +124,20 @@ func TestAPIKeyNew(t *testing.T) {
 		t.Errorf("missing --id: exit %d", code)
 	}
 }
+
+func TestFleetSkipsGitHubWithoutToken(t *testing.T) {
+	fleet := localFleet(t.TempDir(), false)
+	for _, s := range fleet {
+		if s.name != "github" {
+			continue
+		}
+		if ok, why := s.enabled(func(string) string { return "" }); ok || !strings.Contains(why, "GITHUB_TOKEN") {
+			t.Errorf("github without a token: %v %q", ok, why)
+		}
+		if ok, _ := s.enabled(func(k string) string { return map[string]string{"GITHUB_TOKEN": "x"}[k] }); !ok {
+			t.Error("github with GITHUB_TOKEN is skipped")
+		}
+		return
+	}
+	t.Fatal("github is not in the local fleet")
+}

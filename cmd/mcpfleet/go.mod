@@ -90,3 +90,5 @@ require (
 )
 
 replace github.com/mcpfleet/mcpfleet/servers/crm => ../../servers/crm
+
+replace github.com/mcpfleet/mcpfleet/servers/github => ../../servers/github
