@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"strings"
 	"testing"
 
@@ -141,5 +142,26 @@ func TestMaxToolNameLen(t *testing.T) {
 	// "mcp__github__" + name must fit in 64.
 	if got := core.MaxToolNameLen("github"); got != 64-len("mcp__github__") {
 		t.Errorf("MaxToolNameLen = %d", got)
+	}
+}
+
+func TestCatalogRefusesBadResourcesAndPrompts(t *testing.T) {
+	read := func(context.Context, *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) { return nil, nil }
+	_, err := core.NewCatalog(core.CatalogInput{ServerName: "crm",
+		Resources: []*core.ResourceDef{
+			{Resource: &mcp.Resource{URI: "relative/path", Name: "x"}, Handler: read, Classification: core.Public},
+			{Resource: &mcp.Resource{URI: "crm://a", Name: "a"}, Handler: read},
+		},
+		Templates: []*core.ResourceTemplateDef{{Template: &mcp.ResourceTemplate{URITemplate: "crm://contacts/{id}"}, Classification: core.Confidential}},
+		Prompts:   []*core.PromptDef{{Prompt: &mcp.Prompt{Name: "brief"}}},
+	})
+	if err == nil {
+		t.Fatal("bad resources accepted")
+	}
+	for _, want := range []string{`URI "relative/path" is not absolute`, `resource "crm://a": data classification "" is not declared`,
+		`resource template "crm://contacts/{id}": name is empty; handler is nil`, `prompt "brief": description is empty; handler is nil`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
 	}
 }

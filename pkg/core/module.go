@@ -151,7 +151,6 @@ type transportParams struct {
 	Lifecycle  fx.Lifecycle
 	Shutdowner fx.Shutdowner
 	Config     config.Config
-	Info       BuildInfo
 	Logger     *slog.Logger
 	Server     *Server
 	Authn      *authn.Authenticator

@@ -21,21 +21,26 @@ func (r *ResourceDef) validate() error {
 		return errors.New("resource: definition is nil")
 	}
 	var errs []error
-	u, err := url.Parse(r.Resource.URI)
-	if err != nil || u.Scheme == "" {
+	if u, err := url.Parse(r.Resource.URI); err != nil || u.Scheme == "" {
 		errs = append(errs, fmt.Errorf("URI %q is not absolute", r.Resource.URI))
 	}
-	if r.Resource.Name == "" {
+	return readableErrors("resource", r.Resource.URI, r.Resource.Name, r.Handler == nil, r.Classification, errs)
+}
+
+// readableErrors adds the checks every readable feature shares (a name, a
+// handler, a declared classification) and wraps what was found.
+func readableErrors(kind, id, name string, noHandler bool, c Classification, errs []error) error {
+	if name == "" {
 		errs = append(errs, errors.New("name is empty"))
 	}
-	if r.Handler == nil {
+	if noHandler {
 		errs = append(errs, errors.New("handler is nil"))
 	}
-	if r.Classification.Level() == 0 {
-		errs = append(errs, fmt.Errorf("data classification %q is not declared", r.Classification))
+	if c.Level() == 0 {
+		errs = append(errs, fmt.Errorf("data classification %q is not declared", c))
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("resource %q: %w", r.Resource.URI, errors.Join(errs...))
+		return fmt.Errorf("%s %q: %w", kind, id, errors.Join(errs...))
 	}
 	return nil
 }
@@ -57,19 +62,7 @@ func (r *ResourceTemplateDef) validate() error {
 	if r.Template.URITemplate == "" {
 		errs = append(errs, errors.New("URI template is empty"))
 	}
-	if r.Template.Name == "" {
-		errs = append(errs, errors.New("name is empty"))
-	}
-	if r.Handler == nil {
-		errs = append(errs, errors.New("handler is nil"))
-	}
-	if r.Classification.Level() == 0 {
-		errs = append(errs, fmt.Errorf("data classification %q is not declared", r.Classification))
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("resource template %q: %w", r.Template.URITemplate, errors.Join(errs...))
-	}
-	return nil
+	return readableErrors("resource template", r.Template.URITemplate, r.Template.Name, r.Handler == nil, r.Classification, errs)
 }
 
 // PromptDef is a prompt and the function that renders it.
