@@ -35,8 +35,26 @@ const maxConditionLen = 4096
 // and its arguments. noArgs is the rule environment without args: a rule
 // condition that compiles there can be evaluated without arguments, which
 // is what tools/list filtering needs.
+//
+// They are built on first use: building them is most of what CEL costs in
+// memory (megabytes), and many documents, the built-in default among them,
+// have no conditions at all.
 type celEnvs struct {
+	built              bool
+	err                error
 	role, rule, noArgs *cel.Env
+}
+
+// ready builds the environments once.
+func (e *celEnvs) ready() error {
+	if !e.built {
+		e.built = true
+		var envs *celEnvs
+		if envs, e.err = newCELEnvs(); e.err == nil {
+			e.role, e.rule, e.noArgs = envs.role, envs.rule, envs.noArgs
+		}
+	}
+	return e.err
 }
 
 func newCELEnvs() (*celEnvs, error) {
@@ -64,7 +82,7 @@ func newCELEnvs() (*celEnvs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &celEnvs{role: role, rule: rule, noArgs: noArgs}, nil
+	return &celEnvs{built: true, role: role, rule: rule, noArgs: noArgs}, nil
 }
 
 // condition is a compiled CEL condition.

@@ -142,10 +142,7 @@ func NewEngine(doc *Document) (*Engine, error) {
 }
 
 func compile(doc *Document) (*Engine, error) {
-	envs, err := newCELEnvs()
-	if err != nil {
-		return nil, err
-	}
+	envs := &celEnvs{}
 	e := &Engine{doc: doc, tools: map[toolKey]*ToolPolicy{}}
 	var errs []string
 	add := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
@@ -234,6 +231,9 @@ func compile(doc *Document) (*Engine, error) {
 		}
 		cr.target = t
 		if r.Condition != "" {
+			if err := envs.ready(); err != nil {
+				return nil, err
+			}
 			c, err := compileCondition(envs.rule, envs.noArgs, r.Condition)
 			if err != nil {
 				add("%s: %v", where, err)
@@ -313,6 +313,7 @@ func compile(doc *Document) (*Engine, error) {
 	for i, p := range doc.Redaction.Patterns {
 		patterns[i] = redact.Pattern{Name: p.Name, Regex: p.Regex, Replacement: p.Replacement}
 	}
+	var err error
 	if e.redactor, err = redact.New(doc.Redaction.DisabledDetectors, patterns); err != nil {
 		add("%v", err)
 	}

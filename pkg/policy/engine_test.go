@@ -349,3 +349,15 @@ func TestParseRate(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultMatchesSchema: the built-in default skips the schema check at
+// startup, so it is checked here.
+func TestDefaultMatchesSchema(t *testing.T) {
+	d, err := Parse(DefaultYAML(), "default.yaml")
+	if err != nil {
+		t.Fatalf("the built-in default fails the full check: %v", err)
+	}
+	if d.Hash() != Default().Hash() {
+		t.Error("the default parsed two ways differs")
+	}
+}

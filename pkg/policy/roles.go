@@ -95,6 +95,9 @@ func compileMember(envs *celEnvs, m Member) (compiledMember, []string) {
 		cm.claims = append(cm.claims, claimMatch{name: name, values: m.Claims[name]})
 	}
 	if m.Condition != "" {
+		if err := envs.ready(); err != nil {
+			return cm, []string{err.Error()}
+		}
 		c, err := compileCondition(envs.role, nil, m.Condition)
 		if err != nil {
 			errs = append(errs, err.Error()+" (role conditions may use principal and now)")
