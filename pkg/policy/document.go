@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
