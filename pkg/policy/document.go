@@ -44,6 +44,7 @@ type Document struct {
 
 	hash   string
 	source string
+	engine *Engine // compiled by Parse
 }
 
 // Role maps principals to a name rules refer to.
@@ -262,9 +263,13 @@ func parse(data []byte, source string, checkSchema bool) (*Document, error) {
 	sum := sha256.Sum256(data)
 	doc.hash = "sha256:" + hex.EncodeToString(sum[:])
 	doc.source = source
-	if _, err := compile(doc); err != nil {
+	// Compiling is the meaning check; the result is kept so that the
+	// engine built from this document does not compile it again.
+	eng, err := compile(doc)
+	if err != nil {
 		return fail(err)
 	}
+	doc.engine = eng
 	return doc, nil
 }
 

@@ -133,10 +133,15 @@ type compiledLimit struct {
 
 type perFlags struct{ principal, role, tool, server bool }
 
-// NewEngine compiles doc.
+// NewEngine compiles doc. A document from Parse or Load was compiled as it
+// was checked and its engine is reused: like its hash, it describes the
+// document as parsed, so edit the text, not a parsed Document.
 func NewEngine(doc *Document) (*Engine, error) {
 	if doc == nil {
 		return nil, errors.New("policy: nil document")
+	}
+	if doc.engine != nil {
+		return doc.engine, nil // compiled when it was parsed
 	}
 	return compile(doc)
 }
