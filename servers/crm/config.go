@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"time"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core/config"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
@@ -27,6 +28,9 @@ type Config struct {
 	MaxOpenConns int `yaml:"max_open_conns"`
 	// LoadDemoData loads the demo data set into a fresh, empty database.
 	LoadDemoData bool `yaml:"load_demo_data"`
+	// IdempotencyTTL is how long an idempotency key is remembered (a retry
+	// within it returns the first result); 0 keeps keys forever.
+	IdempotencyTTL time.Duration `yaml:"idempotency_ttl"`
 	// DefaultCurrency applies to deals created without a currency.
 	DefaultCurrency string `yaml:"default_currency"`
 	// Owners are created (or renamed) at start, matched by e-mail.
@@ -105,6 +109,7 @@ func NewDefaultConfig() Config {
 		DataDir:           "./.data",
 		SQLiteSynchronous: "full",
 		DefaultCurrency:   "USD",
+		IdempotencyTTL:    7 * 24 * time.Hour,
 		Pipelines: []Pipeline{{
 			Name: "sales",
 			Stages: []Stage{
@@ -134,6 +139,9 @@ var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf("crm."+format, a...)) }
+	if c.IdempotencyTTL < 0 {
+		add("idempotency_ttl must not be negative")
+	}
 	switch c.Driver {
 	case store.SQLite:
 		if c.DataDir == "" {

@@ -105,6 +105,10 @@ type Service struct {
 	st     atomic.Pointer[store.Store]
 	// now is the clock; tests may replace it before Start.
 	now func() time.Time
+	// stopPurge ends the idempotency-key purge loop; purgeDone closes when
+	// it has.
+	stopPurge chan struct{}
+	purgeDone chan struct{}
 }
 
 // NewService validates cfg and returns a Service that is not yet started.
@@ -145,12 +149,47 @@ func (s *Service) Start(ctx context.Context) error {
 			s.logger.Info("loaded demo data into empty database", "driver", s.cfg.Driver)
 		}
 	}
+	if s.cfg.IdempotencyTTL > 0 {
+		s.stopPurge, s.purgeDone = make(chan struct{}), make(chan struct{})
+		go s.purgeLoop(st)
+	}
 	s.logger.Info("crm store ready", "driver", s.cfg.Driver)
 	return nil
 }
 
+// purgeInterval is how often expired idempotency keys are removed.
+const purgeInterval = time.Hour
+
+// purgeLoop removes expired idempotency keys at start and then hourly.
+func (s *Service) purgeLoop(st *store.Store) {
+	defer close(s.purgeDone)
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		n, err := st.PurgeIdempotencyKeys(ctx, s.now().Add(-s.cfg.IdempotencyTTL))
+		cancel()
+		switch {
+		case err != nil:
+			s.logger.Warn("purging expired idempotency keys failed", "error", err.Error())
+		case n > 0:
+			s.logger.Info("purged expired idempotency keys", "count", n)
+		}
+		select {
+		case <-s.stopPurge:
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // Stop closes the database. It is safe without Start.
 func (s *Service) Stop(context.Context) error {
+	if s.stopPurge != nil {
+		close(s.stopPurge)
+		<-s.purgeDone
+		s.stopPurge = nil
+	}
 	if st := s.st.Swap(nil); st != nil {
 		return st.Close()
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -121,6 +122,19 @@ func TestIdempotency(t *testing.T) {
 		// The same key for another kind is independent.
 		if _, replayed, err := s.Create(ctx, store.Write{Kind: store.Contacts, Set: []store.Value{{Col: "first_name", V: "x"}}}, idem); err != nil || replayed {
 			t.Fatalf("other kind: replayed=%v err=%v", replayed, err)
+		}
+		// Keys are kept until purged, then a retry creates anew.
+		if n, err := s.PurgeIdempotencyKeys(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("purge of older keys removed %d (%v); the keys are new", n, err)
+		}
+		if _, replayed, err := s.Create(ctx, w, idem); err != nil || !replayed {
+			t.Fatalf("before the purge: replayed=%v err=%v", replayed, err)
+		}
+		if n, err := s.PurgeIdempotencyKeys(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
+			t.Fatalf("purge removed %d (%v), want 2", n, err)
+		}
+		if id, replayed, err := s.Create(ctx, w, idem); err != nil || replayed || id == ids[0] {
+			t.Fatalf("after the purge: id=%d replayed=%v err=%v", id, replayed, err)
 		}
 	})
 }

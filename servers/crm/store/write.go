@@ -115,6 +115,22 @@ func (s *Store) exists(ctx context.Context, tx *sql.Tx, kind Kind, id int64) err
 
 // Create inserts a record and returns its id. With idem set, a retry of the
 // same request returns the first id and replayed=true.
+// PurgeIdempotencyKeys forgets idempotency keys recorded before before, so
+// the table does not grow forever; a retry with a forgotten key creates a
+// new record. It returns how many keys were removed.
+func (s *Store) PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, "DELETE FROM idempotency_keys WHERE created_at < ?", before)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
 func (s *Store) Create(ctx context.Context, w Write, idem *Idempotency) (id int64, replayed bool, err error) {
 	if err := w.check(); err != nil {
 		return 0, false, err
