@@ -89,7 +89,7 @@ type state struct {
 type resourceClass struct {
 	uri   string
 	tmpl  *uritemplate.Template
-	level int
+	class core.Classification
 }
 
 // New builds an Enforcer. Nothing runs until [Enforcer.Start].
@@ -138,14 +138,14 @@ func New(o Options) (*Enforcer, error) {
 	e.state.Store(st)
 
 	for _, r := range o.Catalog.Resources() {
-		e.resources = append(e.resources, resourceClass{uri: r.Resource.URI, level: r.Classification.Level()})
+		e.resources = append(e.resources, resourceClass{uri: r.Resource.URI, class: r.Classification})
 	}
 	for _, t := range o.Catalog.ResourceTemplates() {
 		tmpl, err := uritemplate.New(t.Template.URITemplate)
 		if err != nil {
 			return nil, fmt.Errorf("policy: resource template %q: %w", t.Template.URITemplate, err)
 		}
-		e.resources = append(e.resources, resourceClass{tmpl: tmpl, level: t.Classification.Level()})
+		e.resources = append(e.resources, resourceClass{tmpl: tmpl, class: t.Classification})
 	}
 
 	var store approval.ReplayStore = approval.NewMemoryStore()
@@ -430,18 +430,18 @@ func (e *Enforcer) HealthCheck() health.Check {
 
 // resourceLevel is the classification level of a resource URI; unknown
 // URIs count as restricted.
-func (e *Enforcer) resourceLevel(uri string) int {
+func (e *Enforcer) resourceClass(uri string) core.Classification {
 	for _, r := range e.resources {
 		if r.tmpl == nil && r.uri == uri {
-			return r.level
+			return r.class
 		}
 	}
 	for _, r := range e.resources {
 		if r.tmpl != nil && r.tmpl.Match(uri) != nil {
-			return r.level
+			return r.class
 		}
 	}
-	return core.Restricted.Level()
+	return core.Restricted
 }
 
 // roleSetOf is the caller's roles.

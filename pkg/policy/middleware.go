@@ -417,19 +417,73 @@ func withConfirmationToken(t *mcp.Tool) *mcp.Tool {
 
 // readResource redacts a resource for callers without clearance for its
 // classification.
-func (e *Enforcer) readResource(ctx context.Context, next mcp.MethodHandler, method string, req mcp.Request) (mcp.Result, error) {
-	res, err := next(ctx, method, req)
-	rr, ok := res.(*mcp.ReadResourceResult)
-	if err != nil || !ok {
-		return res, err
-	}
+// Resource reads are governed as calls of a read-only pseudo-tool, so that
+// the rules written for tools (deny by role, by classification, reads
+// allowed for everyone, rate limits) cover the same data reached through
+// resources/read, and every read is audited like a call.
+const (
+	// ResourceTool is the tool name resource reads are decided and
+	// audited under; its one argument is {"uri": ...}.
+	ResourceTool = "read_resource"
+	// ResourceToolset is its toolset.
+	ResourceToolset = "resources"
+)
+
+func (e *Enforcer) readResource(ctx context.Context, next mcp.MethodHandler, method string, req mcp.Request) (res mcp.Result, err error) {
 	params, _ := req.GetParams().(*mcp.ReadResourceParams)
 	if params == nil {
-		return res, err
+		return next(ctx, method, req)
 	}
+	start := e.now()
 	st := e.state.Load()
-	if e.resourceLevel(params.URI) <= st.eng.clearanceOf(authn.FromContext(ctx), e.now()) {
-		return res, nil
+	args, _ := json.Marshal(map[string]string{"uri": params.URI})
+	rec := &callRecord{e: e, st: st, start: start, principal: authn.FromContext(ctx), tool: ResourceTool, args: args,
+		trace: trace.SpanContextFromContext(ctx).TraceID()}
+	if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
+		rec.session = ss
+	}
+	aud := e.auditor.Load()
+	if aud == nil {
+		return nil, errors.New("policy: the enforcer is not started")
+	}
+	if err := aud.Reserve(ctx); err != nil {
+		e.metrics.auditRefused.Add(ctx, 1)
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "the audit log cannot take a record right now, so the resource was not read; retry in a few seconds"}
+	}
+	defer func() {
+		rec.finish(res, err, e.now().Sub(start))
+		aud.Submit(rec)
+	}()
+
+	tp := st.eng.Tool(e.server, core.ToolSpec{
+		Name: ResourceTool, Title: "Read a resource", Toolset: ResourceToolset,
+		Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.No,
+		Classification: e.resourceClass(params.URI), Permissions: core.NoPermissions,
+	})
+	d := tp.Decide(rec.principal, args, start)
+	rec.decision, rec.decided = d, true
+	e.metrics.decisions.Add(ctx, 1, st.opts.decision(d.Rule, d.Allowed)...)
+	refuse := func(outcome, msg string) (mcp.Result, error) {
+		rec.outcome, rec.errText = outcome, msg
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: msg}
+	}
+	switch {
+	case !d.Allowed:
+		return refuse(OutcomeDenied, fmt.Sprintf("reading %s is not allowed: %s (policy rule %s)", params.URI, d.Reason, d.Rule))
+	case d.Approval != "":
+		// A read has no plan/confirm round trip; a policy that wants a
+		// person to approve reading this data means: not through resources.
+		return refuse(OutcomeDenied, fmt.Sprintf("reading %s needs an approval (policy rule %s), which resource reads cannot ask for; use the server's tools", params.URI, d.Approval))
+	}
+	if tp.HasLimits() {
+		if e.checkLimits(ctx, st, tp, rec.principal, d, rec) != nil {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: rec.errText}
+		}
+	}
+	res, err = next(ctx, method, req)
+	rr, ok := res.(*mcp.ReadResourceResult)
+	if err != nil || !ok || !d.Redact {
+		return res, err
 	}
 	out := *rr
 	out.Contents = make([]*mcp.ResourceContents, len(rr.Contents))

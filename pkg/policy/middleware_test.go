@@ -3,6 +3,8 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -224,4 +226,50 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("error does not mention %q: %v", want, err)
 		}
 	}
+}
+
+// TestResourceReadsAreGoverned: resources/read is decided as the read-only
+// pseudo-tool read_resource (rules on tools cover resources too) and every
+// read, allowed or denied, is audited.
+func TestResourceReadsAreGoverned(t *testing.T) {
+	path := writePolicy(t, `  - id: no-customer-resources
+    effect: deny
+    tools: [read_resource]
+    condition: 'args.uri.startsWith("notes://customers/")'
+    reason: customer records are read through get_customer
+`)
+	s := startServer(t, serverOpts{policyFile: path, subject: "ursula"})
+	cs := s.h.Connect(t, nil)
+	if _, err := cs.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: "notes://customers/ada"}); err == nil ||
+		!strings.Contains(err.Error(), "not allowed") || !strings.Contains(err.Error(), "no-customer-resources") {
+		t.Fatalf("denied read: %v", err)
+	}
+	rr, err := cs.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: "notes://public/1"})
+	if err != nil || rr.Contents[0].Text != "write to info@example.com" {
+		t.Fatalf("allowed read: %v %+v", err, rr)
+	}
+	recs := s.records(t, 2)
+	if r := recs[0]; r.Tool != ResourceTool || r.Decision != "deny" || r.Rule != "no-customer-resources" || r.Outcome != OutcomeDenied {
+		t.Errorf("denied read record: %+v", r)
+	}
+	if r := recs[1]; r.Tool != ResourceTool || r.Decision != "allow" || r.Rule != "users-read" || r.Outcome != OutcomeOK {
+		t.Errorf("allowed read record: %+v", r)
+	}
+
+	// Under the default deny, a caller no rule allows reads nothing.
+	deny := writeFileIn(t, "deny.yaml", "version: 1\ndefault: deny\n")
+	s2 := startServer(t, serverOpts{policyFile: deny, subject: "ursula"})
+	if _, err := s2.h.Connect(t, nil).ReadResource(context.Background(), &mcp.ReadResourceParams{URI: "notes://public/1"}); err == nil ||
+		!strings.Contains(err.Error(), "policy rule default") {
+		t.Errorf("default deny: %v", err)
+	}
+}
+
+func writeFileIn(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
