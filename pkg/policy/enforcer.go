@@ -453,11 +453,3 @@ func (e *Engine) roleSetOf(p *authn.Principal, now time.Time) roleSet {
 	return e.resolveRoles(p, &act, now)
 }
 
-// clearanceOf is the caller's clearance level; 0 (nothing) without a
-// principal.
-func (e *Engine) clearanceOf(p *authn.Principal, now time.Time) int {
-	if p == nil {
-		return 0
-	}
-	return e.clearance(e.roleSetOf(p, now))
-}
