@@ -452,4 +452,3 @@ func (e *Engine) roleSetOf(p *authn.Principal, now time.Time) roleSet {
 	var act *activation
 	return e.resolveRoles(p, &act, now)
 }
-
