@@ -1,0 +1,52 @@
+package loadgen_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/mcpfleet/mcpfleet/bench/echo"
+	"github.com/mcpfleet/mcpfleet/bench/loadgen"
+	"github.com/mcpfleet/mcpfleet/pkg/core/config"
+	"github.com/mcpfleet/mcpfleet/pkg/core/coretest"
+)
+
+// TestDriver runs the driver against a real server on both response paths
+// (core's inline JSON and go-sdk's SSE) and in stateless mode: every call
+// must complete and be counted, and a failing call must be counted as one.
+func TestDriver(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		inline, stateless bool
+	}{{"inline json", true, false}, {"sse", false, false}, {"stateless", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := coretest.Start(t, coretest.Options{Modules: []fx.Option{echo.Module}, Config: func(c *config.Config) {
+				c.Transport = "http"
+				c.HTTP.Addr = "127.0.0.1:0"
+				c.HTTP.InlineToolCalls = tc.inline
+				c.HTTP.Stateless = tc.stateless
+				c.Auth.Disabled = true
+			}})
+			target := loadgen.Target{URL: h.URL(), Stateless: tc.stateless}
+			res, err := loadgen.Run(context.Background(), loadgen.NewClient(2), target,
+				loadgen.Load{Sessions: 2, Duration: 300 * time.Millisecond, Tool: "echo", Args: json.RawMessage(`{"message":"hi"}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Calls == 0 || res.Errors != 0 || res.P50 <= 0 || res.P99 < res.P50 {
+				t.Errorf("result %+v", res)
+			}
+			bad, err := loadgen.Run(context.Background(), loadgen.NewClient(1), target,
+				loadgen.Load{Sessions: 1, Duration: 100 * time.Millisecond, Tool: "echo", Args: json.RawMessage(`{"wrong":1}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bad.Calls != 0 || bad.Errors == 0 || bad.FirstError == "" {
+				t.Errorf("failing calls not counted as errors: %+v", bad)
+			}
+		})
+	}
+}
