@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -106,11 +105,14 @@ func (s *sessions) get(id string) *sessionEntry {
 	return s.byID[id]
 }
 
-// touch records activity on a session from any request that names it.
-func (s *sessions) touch(id string) {
-	if e := s.get(id); e != nil {
+// touch records activity on a session from any request that names it, and
+// returns the session (nil when unknown).
+func (s *sessions) touch(id string) *sessionEntry {
+	e := s.get(id)
+	if e != nil {
 		e.lastActive.Store(time.Now().UnixNano())
 	}
+	return e
 }
 
 // reap closes sessions idle longer than the timeout, every interval.
@@ -165,7 +167,6 @@ type inlineHandler struct {
 	server   *Server
 	sessions *sessions
 	next     http.Handler
-	logger   *slog.Logger
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -180,14 +181,14 @@ type envelope struct {
 
 func (h *inlineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("Mcp-Session-Id")
+	var sess *sessionEntry
 	if id != "" {
-		h.sessions.touch(id)
+		sess = h.sessions.touch(id)
 	}
 	if r.Method != http.MethodPost || id == "" || !acceptsJSON(r.Header.Values("Accept")) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	sess := h.sessions.get(id)
 	if sess == nil || sess.owner != tokenUser(r) {
 		// Unknown, closed or someone else's session: go-sdk refuses it.
 		h.next.ServeHTTP(w, r)

@@ -261,7 +261,7 @@ func startHTTP(p transportParams) *httpserver.Server {
 	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return p.Server.MCP }, sdkOpts)
 	if !cfg.HTTP.Stateless {
 		if cfg.HTTP.InlineToolCalls {
-			mcpHandler = &inlineHandler{server: p.Server, sessions: p.Server.sessions, next: mcpHandler, logger: p.Logger}
+			mcpHandler = &inlineHandler{server: p.Server, sessions: p.Server.sessions, next: mcpHandler}
 		} else {
 			mcpHandler = touchSessions(p.Server.sessions, mcpHandler)
 		}
