@@ -6,7 +6,6 @@ package fixturetest
 import (
 	"context"
 	"errors"
-	"net"
 	"sync"
 	"testing"
 
@@ -59,7 +58,6 @@ func Start(t testing.TB, o Options) *Stack {
 	t.Helper()
 	issuer := authntest.NewIssuer(t)
 	counter := &Counter{n: map[string]int{}}
-	addr := FreeAddr(t)
 	modules := []fx.Option{
 		core.AsMiddleware(counter.middleware),
 		core.AsToolset(core.Toolset{Name: "probe", Description: "Test probes.", Default: true}),
@@ -72,7 +70,9 @@ func Start(t testing.TB, o Options) *Stack {
 		YAML: o.YAML,
 		Config: func(c *config.Config) {
 			c.Transport = config.TransportHTTP
-			c.HTTP.Addr = addr
+			// Any free port: core binds it before building the server, so
+			// the resource URL (token audience, metadata) names the real one.
+			c.HTTP.Addr = "127.0.0.1:0"
 			c.HTTP.Stateless = o.Stateless
 			c.Auth.OIDC.Issuer = issuer.URL()
 			c.Auth.APIKeys = []config.APIKey{{ID: APIKeyID, SHA256: authn.HashAPIKey(APIKey), Scopes: []string{"mcp"}}}
@@ -83,24 +83,6 @@ func Start(t testing.TB, o Options) *Stack {
 		Modules: append(modules, o.Modules...),
 	})
 	return &Stack{Harness: h, Issuer: issuer, counter: counter}
-}
-
-// FreeAddr returns a loopback address with a port that was free a moment
-// ago. The server's resource URL (the token audience and the metadata
-// document) is computed from its configured address before it listens, so
-// tests that check those need the real port up front; the window in which
-// another process could take the port is tiny on loopback.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 // Claims returns valid claims for subject, for this server's audience.
