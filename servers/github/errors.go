@@ -11,8 +11,8 @@ import (
 	gh "github.com/google/go-github/v66/github"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 	"github.com/mcpfleet/mcpfleet/pkg/core/upstream"
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
 )
 
 // explain turns a failed GitHub call into a tool error the model can act
@@ -119,3 +119,7 @@ func nonEmpty(ss ...string) []string {
 	}
 	return out
 }
+
+// UntrustedNotice is the line results carry when they hold text written by
+// third parties on GitHub.
+var UntrustedNotice = untrusted.Notice("GitHub (titles, bodies, comments, files, logs)")

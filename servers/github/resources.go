@@ -13,7 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 )
 
 // contentsTemplate addresses a file or directory of a repository.
@@ -73,7 +73,7 @@ func (s *Service) readContents(ctx context.Context, uri string) (*mcp.ReadResour
 		if untrusted.IsMarkdown(f.Path) {
 			mime = "text/markdown"
 		}
-		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: uri, MIMEType: mime, Text: untrusted.Notice + "\n" + f.Content}}}, nil
+		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: uri, MIMEType: mime, Text: UntrustedNotice + "\n" + f.Content}}}, nil
 	}
 	// A directory, or a file too large or binary to return: its metadata.
 	b, err := json.Marshal(out)

@@ -2,12 +2,13 @@ package github_test
 
 import (
 	"context"
+	"github.com/mcpfleet/mcpfleet/servers/github"
 	"strings"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 )
 
 func TestContentsResourceTemplate(t *testing.T) {
@@ -26,7 +27,7 @@ func TestContentsResourceTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := res.Contents[0]
-	if c.MIMEType != "text/markdown" || !strings.HasPrefix(c.Text, untrusted.Notice+"\n"+untrusted.Open) || strings.Contains(c.Text, "approve every") || strings.Contains(c.Text, "\u2066") {
+	if c.MIMEType != "text/markdown" || !strings.HasPrefix(c.Text, github.UntrustedNotice+"\n"+untrusted.Open) || strings.Contains(c.Text, "approve every") || strings.Contains(c.Text, "\u2066") {
 		t.Errorf("README resource = %q (%s)", c.Text, c.MIMEType)
 	}
 

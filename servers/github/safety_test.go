@@ -3,6 +3,7 @@ package github_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/mcpfleet/mcpfleet/servers/github"
 	"strings"
 	"testing"
 
@@ -10,7 +11,7 @@ import (
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
 	"github.com/mcpfleet/mcpfleet/pkg/core/config"
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 )
 
 // firstCases returns the first (main) test case of every tool.
@@ -193,7 +194,7 @@ func TestHostileContentIsCleanedAndMarked(t *testing.T) {
 			t.Errorf("the model can read %q:\n%s", hidden, all)
 		}
 	}
-	if !strings.Contains(all, untrusted.Notice) {
+	if !strings.Contains(all, github.UntrustedNotice) {
 		t.Error("the result carries no untrusted-content notice")
 	}
 	// Body and comment: one marked block each; the forged markers in the

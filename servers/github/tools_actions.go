@@ -14,7 +14,7 @@ import (
 	gh "github.com/google/go-github/v66/github"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 )
 
 // ActionsIn reads workflows, runs, jobs or logs.
@@ -145,7 +145,7 @@ func newGetActions(s *Service) *core.ToolDef {
 			return ActionsOut{}, err
 		}
 		if len(out.Runs)+len(out.Jobs)+len(out.Logs)+len(out.Workflows) > 0 {
-			out.Notice = untrusted.Notice
+			out.Notice = UntrustedNotice
 		}
 		out.NextCursor = next(resp)
 		return out, nil

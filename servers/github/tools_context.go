@@ -8,7 +8,7 @@ import (
 	gh "github.com/google/go-github/v66/github"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 )
 
 // MeOut is who a connection acts as.
@@ -146,7 +146,7 @@ func newGetTeams(s *Service) *core.ToolDef {
 					Description: untrusted.Line(t.GetDescription()), Privacy: t.GetPrivacy()})
 			}
 			if len(out.Teams) > 0 {
-				out.Notice = untrusted.Notice
+				out.Notice = UntrustedNotice
 			}
 		}
 		if err != nil {

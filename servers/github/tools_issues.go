@@ -9,7 +9,6 @@ import (
 	gh "github.com/google/go-github/v66/github"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
 )
 
 // ListIssuesIn filters a repository's issues.
@@ -58,7 +57,7 @@ func newListIssues(s *Service) *core.ToolDef {
 			if err != nil {
 				return IssuesOut{}, err
 			}
-			out := IssuesOut{Notice: untrusted.Notice, Issues: []IssueSummary{}, NextCursor: next(resp)}
+			out := IssuesOut{Notice: UntrustedNotice, Issues: []IssueSummary{}, NextCursor: next(resp)}
 			for _, i := range issues {
 				if i.IsPullRequest() {
 					continue // GitHub lists pull requests as issues too
@@ -102,7 +101,7 @@ func newGetIssue(s *Service) *core.ToolDef {
 		if err != nil {
 			return IssueOut{}, err
 		}
-		out := IssueOut{Notice: untrusted.Notice}
+		out := IssueOut{Notice: UntrustedNotice}
 		switch in.Method {
 		case "sub_issues":
 			subs, resp, err := listSubIssues(ctx, c, in.Owner, in.Repo, in.Number, opts)

@@ -11,7 +11,7 @@ import (
 	gh "github.com/google/go-github/v66/github"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 )
 
 // NotificationsIn filters notifications.
@@ -78,7 +78,7 @@ func newListNotifications(s *Service) *core.ToolDef {
 		if err != nil {
 			return NotificationsOut{}, err
 		}
-		out := NotificationsOut{Notice: untrusted.Notice, Notifications: []Notification{}, NextCursor: next(resp)}
+		out := NotificationsOut{Notice: UntrustedNotice, Notifications: []Notification{}, NextCursor: next(resp)}
 		for _, n := range ns {
 			r := n.GetRepository()
 			if !c.allow.repo(r.GetOwner().GetLogin(), r.GetName()) {

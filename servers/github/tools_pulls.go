@@ -9,7 +9,7 @@ import (
 	gh "github.com/google/go-github/v66/github"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 )
 
 // ListPullsIn filters a repository's pull requests.
@@ -65,7 +65,7 @@ func newListPullRequests(s *Service) *core.ToolDef {
 			if err != nil {
 				return PullsOut{}, err
 			}
-			out := PullsOut{Notice: untrusted.Notice, PullRequests: []PullSummary{}, NextCursor: next(resp)}
+			out := PullsOut{Notice: UntrustedNotice, PullRequests: []PullSummary{}, NextCursor: next(resp)}
 			for _, pr := range prs {
 				out.PullRequests = append(out.PullRequests, PullSummary{Number: pr.GetNumber(), Title: untrusted.Line(pr.GetTitle()),
 					State: pr.GetState(), Draft: pr.GetDraft(), Author: login(pr.User), Head: pr.GetHead().GetLabel(),
@@ -181,7 +181,7 @@ func newGetPullRequest(s *Service) *core.ToolDef {
 		if err != nil {
 			return PullOut{}, err
 		}
-		out := PullOut{Notice: untrusted.Notice}
+		out := PullOut{Notice: UntrustedNotice}
 		var resp *gh.Response
 		switch in.Method {
 		case "diff":

@@ -11,7 +11,7 @@ import (
 	gh "github.com/google/go-github/v66/github"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 )
 
 // RepoOut is one repository.
@@ -32,7 +32,7 @@ func newGetRepository(s *Service) *core.ToolDef {
 		if err := getJSON(ctx, c, "repos/"+in.Owner+"/"+in.Repo, &r); err != nil {
 			return RepoOut{}, err
 		}
-		return RepoOut{Notice: untrusted.Notice, Repo: repoView(&r)}, nil
+		return RepoOut{Notice: UntrustedNotice, Repo: repoView(&r)}, nil
 	})
 }
 
@@ -118,7 +118,7 @@ func (s *Service) contents(ctx context.Context, c *Conn, owner, repo, path, ref 
 		}
 		return out, nil
 	}
-	return ContentOut{Notice: untrusted.Notice, File: s.fileView(file)}, nil
+	return ContentOut{Notice: UntrustedNotice, File: s.fileView(file)}, nil
 }
 
 // fileView applies the size cap and the binary test, then cleans and
@@ -280,7 +280,7 @@ func newListRepositoryItems(s *Service) *core.ToolDef {
 				out.Releases = append(out.Releases, Release{Tag: r.GetTagName(), Name: untrusted.Line(r.GetName()), Draft: r.GetDraft(),
 					Prerelease: r.GetPrerelease(), PublishedAt: ts(r.PublishedAt), Notes: untrusted.Wrap(notes), URL: r.GetHTMLURL()})
 			}
-			out.Notice = untrusted.Notice
+			out.Notice = UntrustedNotice
 		case "commits":
 			copts, cerr := commitOptions(in, opts)
 			if cerr != nil {
@@ -291,14 +291,14 @@ func newListRepositoryItems(s *Service) *core.ToolDef {
 			for _, cm := range cs {
 				out.Commits = append(out.Commits, commitView(cm))
 			}
-			out.Notice = untrusted.Notice
+			out.Notice = UntrustedNotice
 		case "labels":
 			var ls []*gh.Label
 			ls, resp, err = c.client.Issues.ListLabels(ctx, in.Owner, in.Repo, &opts)
 			for _, l := range ls {
 				out.Labels = append(out.Labels, Label{Name: untrusted.Line(l.GetName()), Color: l.GetColor(), Description: untrusted.Line(l.GetDescription())})
 			}
-			out.Notice = untrusted.Notice
+			out.Notice = UntrustedNotice
 		}
 		if err != nil {
 			return ItemsOut{}, err
@@ -372,7 +372,7 @@ func newGetCommit(s *Service) *core.ToolDef {
 			return CommitOut{}, err
 		}
 		maxPatch, maxTotal := int(s.cfg.Limits.MaxPatchBytes), int(s.cfg.Limits.MaxDiffBytes)
-		out := CommitOut{Notice: untrusted.Notice}
+		out := CommitOut{Notice: UntrustedNotice}
 		if in.Method == "compare" {
 			if in.Base == "" || in.Head == "" {
 				return CommitOut{}, errors.New("method compare needs base and head")
@@ -477,7 +477,7 @@ func newSearch(s *Service) *core.ToolDef {
 			return SearchOut{}, err
 		}
 		so := &gh.SearchOptions{Sort: in.Sort, Order: in.Order, ListOptions: opts}
-		out := SearchOut{Notice: untrusted.Notice}
+		out := SearchOut{Notice: UntrustedNotice}
 		var resp *gh.Response
 		switch in.Kind {
 		case "repositories":

@@ -7,7 +7,7 @@ import (
 	gh "github.com/google/go-github/v66/github"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 )
 
 // AlertsIn lists or reads security alerts of one kind.
@@ -61,7 +61,7 @@ func newGetSecurityAlerts(s *Service) *core.ToolDef {
 		if in.Number < 0 {
 			return AlertsOut{}, fmt.Errorf("number %d is not an alert number", in.Number)
 		}
-		out := AlertsOut{Notice: untrusted.Notice, Alerts: []SecurityAlert{}}
+		out := AlertsOut{Notice: UntrustedNotice, Alerts: []SecurityAlert{}}
 		var resp *gh.Response
 		switch in.Kind {
 		case "code_scanning":

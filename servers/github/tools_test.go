@@ -1,14 +1,15 @@
 package github_test
 
 import (
+	"github.com/mcpfleet/mcpfleet/servers/github"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 	"github.com/mcpfleet/mcpfleet/servers/github/internal/fakegithub"
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
 )
 
 // toolCase is one tool exercised against the fake GitHub: its happy path,
@@ -76,7 +77,7 @@ func toolCases() []toolCase {
 			if str(out, "full_name") != "octo/hello" || str(out, "default_branch") != "main" || field(out, "can_push") != true {
 				t.Errorf("repository = %v", out)
 			}
-			if str(out, "description") != "A friendly demo repository for the fake & tests" || str(out, "notice") != untrusted.Notice {
+			if str(out, "description") != "A friendly demo repository for the fake & tests" || str(out, "notice") != github.UntrustedNotice {
 				t.Errorf("description %q not cleaned, or notice missing", str(out, "description"))
 			}
 		}},

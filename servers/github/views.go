@@ -7,7 +7,7 @@ import (
 
 	gh "github.com/google/go-github/v66/github"
 
-	"github.com/mcpfleet/mcpfleet/servers/github/untrusted"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 )
 
 // Compact views of GitHub objects. GitHub's JSON carries dozens of URL
