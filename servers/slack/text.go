@@ -13,7 +13,7 @@ import (
 
 // slackTokenRE finds Slack's <...> tokens: mentions, channel links,
 // special mentions and links.
-var slackTokenRE = regexp.MustCompile(`<([^<>]{1,1024})>`)
+var slackTokenRE = regexp.MustCompile(`<([^<>\n]{1,1000})>`)
 
 // readable turns Slack's markup into text a model reads: <@U1> becomes
 // @name, <#C1|general> #general, <!here> @here, <https://x|label> "label
@@ -74,7 +74,7 @@ func (c *Conn) messageText(s string, maxBytes int) (string, bool) {
 // Writing: Markdown to Slack's mrkdwn.
 
 var (
-	mdLinkRE    = regexp.MustCompile(`\[([^\]\n]{1,500})\]\((https?://[^)\s]{1,2000})\)`)
+	mdLinkRE    = regexp.MustCompile(`\[([^\]\n]{1,500})\]\((https?://[^)\s]{1,1000})\)`)
 	mdBoldRE    = regexp.MustCompile(`\*\*([^*\n]+)\*\*|__([^_\n]+)__`)
 	mdItalicRE  = regexp.MustCompile(`(^|[^*\w])\*([^*\n]+)\*([^*\w]|$)`)
 	mdStrikeRE  = regexp.MustCompile(`~~([^~\n]+)~~`)
