@@ -195,3 +195,17 @@ func (s *server) methodsSince(n int) []string {
 	}
 	return out
 }
+
+// waitDirectory waits (bounded) for both directories of a workspace.
+func waitDirectory(t testing.TB, s *server, ws string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		out := s.ok("get_workspace", obj{"workspace": ws})
+		if str(out, "users_directory.status") == "complete" && str(out, "channels_directory.status") == "complete" {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("directories of %s not complete", ws)
+}

@@ -46,11 +46,17 @@ func (c *Conn) readable(s string) string {
 					return label
 				}
 				return "@" + strings.TrimPrefix(target, "!subteam^")
-			case strings.HasPrefix(target, "!"):
+			case target == "!here" || target == "!channel" || target == "!everyone":
+				return "@" + target[1:]
+			case strings.HasPrefix(target, "!date^"):
 				if label != "" {
 					return label
 				}
-				return "@" + strings.TrimPrefix(strings.SplitN(target, "^", 2)[0], "!")
+				return target
+			case strings.HasPrefix(target, "!"), !strings.Contains(target, ":"):
+				// Not Slack markup (Slack escapes a literal "<"): leave it
+				// for the cleaner, which removes HTML and comments.
+				return m
 			}
 			if label != "" && label != target {
 				return label + " (" + target + ")"

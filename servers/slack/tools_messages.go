@@ -29,6 +29,9 @@ type Message struct {
 	Permalink string   `json:"permalink,omitempty"`
 }
 
+// mentionRE finds user mentions without a label, <@U0123>.
+var mentionRE = regexp.MustCompile(`<@([UW][A-Z0-9]{2,20})>`)
+
 // maxUserLookups bounds the users one result fetches individually when
 // the directory lacks them; the rest are shown by id.
 const maxUserLookups = 20
@@ -40,10 +43,14 @@ func (s *Service) messages(ctx context.Context, c *Conn, msgs []slack.Message) [
 	lookups := 0
 	for i := range msgs {
 		m := &msgs[i]
+		ids := mentionRE.FindAllStringSubmatch(m.Text, 20)
 		if m.User != "" {
-			if _, ok := c.dir.knownUser(m.User); !ok && lookups < maxUserLookups {
+			ids = append([][]string{{"", m.User}}, ids...)
+		}
+		for _, id := range ids {
+			if _, ok := c.dir.knownUser(id[1]); !ok && lookups < maxUserLookups {
 				lookups++
-				_, _ = c.dir.user(ctx, m.User)
+				_, _ = c.dir.user(ctx, id[1])
 			}
 		}
 		out = append(out, s.message(c, m.Msg))
