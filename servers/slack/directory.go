@@ -435,3 +435,64 @@ func (d *directory) knownChannel(id string) (Channel, bool) {
 	ch, ok := d.channels[id]
 	return ch, ok
 }
+
+// scanPages bounds the pages a lookup by name reads from Slack itself
+// while the directory is still loading.
+const scanPages = 3
+
+// scanChannel looks for a channel by name in the first pages of
+// conversations.list (1000 a page), feeding what it reads into the
+// directory: small workspaces resolve #names before the warm-up is done.
+// all reports that every page was read (so a name not found does not exist).
+func (d *directory) scanChannel(ctx context.Context, name string) (id string, found, all bool, err error) {
+	cursor := ""
+	for range scanPages {
+		chs, next, err := d.conn.api().GetConversationsContext(ctx, &slack.GetConversationsParameters{
+			Cursor: cursor, Limit: 1000, Types: allConversationTypes, TeamID: d.conn.teamID,
+		})
+		if err != nil {
+			return "", false, false, err
+		}
+		page := make([]Channel, 0, len(chs))
+		for i := range chs {
+			page = append(page, channelOf(&chs[i]))
+		}
+		d.putChannels(page)
+		if id, ok := d.channelIDByName(name); ok {
+			return id, true, false, nil
+		}
+		if next == "" {
+			return "", false, true, nil
+		}
+		cursor = next
+	}
+	return "", false, false, nil
+}
+
+// scanUser is scanChannel for users (users.list, 1000 a page).
+func (d *directory) scanUser(ctx context.Context, name string) (id string, found, all bool, err error) {
+	cursor := ""
+	for range scanPages {
+		opts := []slack.GetUsersOption{slack.GetUsersOptionLimit(1000), slack.GetUsersOptionCursor(cursor)}
+		if d.conn.teamID != "" {
+			opts = append(opts, slack.GetUsersOptionTeamID(d.conn.teamID))
+		}
+		p, err := d.conn.api().GetUsersPaginated(opts...).Next(ctx)
+		if err != nil {
+			return "", false, false, err
+		}
+		page := make([]User, 0, len(p.Users))
+		for i := range p.Users {
+			page = append(page, userOf(&p.Users[i]))
+		}
+		d.putUsers(page)
+		if id, ok := d.userIDByName(name); ok {
+			return id, true, false, nil
+		}
+		if p.Cursor == "" {
+			return "", false, true, nil
+		}
+		cursor = p.Cursor
+	}
+	return "", false, false, nil
+}

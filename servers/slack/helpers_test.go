@@ -13,6 +13,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/goleak"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core/config"
 	"github.com/mcpfleet/mcpfleet/pkg/core/coretest"
 	"github.com/mcpfleet/mcpfleet/pkg/core/upstream"
 	"github.com/mcpfleet/mcpfleet/servers/slack"
@@ -46,6 +47,9 @@ func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
 	c.sleeps = append(c.sleeps, d)
 	c.offset += d
 	c.mu.Unlock()
+	// A real millisecond, so that a loop retrying forever (a warm-up
+	// rate limited for good) does not spin the CPU.
+	time.Sleep(time.Millisecond)
 	return ctx.Err()
 }
 
@@ -77,6 +81,7 @@ type setup struct {
 	fakeSlack *fakeslack.Fake
 	noConnect bool
 	env       map[string]string
+	config    func(*config.Config)
 }
 
 const defaultWorkspaces = `    main:
@@ -105,6 +110,7 @@ func startServer(t testing.TB, s setup) *server {
 	h := coretest.Start(t, coretest.Options{
 		YAML:    yaml,
 		Env:     s.env,
+		Config:  s.config,
 		Modules: []fx.Option{slack.Module, fx.Supply(fx.Annotate(clock, fx.As(new(upstream.Clock))))},
 	})
 	srv := &server{t: t, fake: fake, clock: clock, harness: h}

@@ -220,12 +220,22 @@ func (c *Conn) channelRef(ctx context.Context, arg string, list channelList, wha
 	case strings.HasPrefix(arg, "#") && channelNameRE.MatchString(strings.ToLower(arg[1:])):
 		name := strings.ToLower(arg[1:])
 		id, ok := c.dir.channelIDByName(name)
+		st := c.dir.State(kindChannels)
+		if !ok && !st.complete() {
+			// The warm-up has not reached it: read the first pages
+			// ourselves (enough for most workspaces).
+			var all bool
+			var err error
+			if id, ok, all, err = c.dir.scanChannel(ctx, name); err != nil {
+				return Channel{}, err
+			}
+			if all {
+				st.Status = stateComplete
+			}
+		}
 		if !ok {
-			// An unknown name can be decided without Slack when the list
-			// names channels by id only.
-			st := c.dir.State(kindChannels)
 			if !st.complete() {
-				return Channel{}, fmt.Errorf("channel %s is not in the channel directory of workspace %q yet (%s, %d channels loaded): pass its id (C...), which list_channels with query %q shows, or try again shortly", arg, c.Name, st.Status, st.Loaded, name)
+				return Channel{}, fmt.Errorf("channel %s is not in the channel directory of workspace %q yet (%s, %d channels loaded, the first %d pages read): pass its id (C...), which list_channels with query %q shows, or try again shortly", arg, c.Name, st.Status, st.Loaded, scanPages, name)
 			}
 			return Channel{}, fmt.Errorf("workspace %q has no channel named %s; list_channels with query %q finds similar names", c.Name, arg, name)
 		}
@@ -293,6 +303,18 @@ func (c *Conn) userRef(ctx context.Context, arg string) (User, error) {
 			return c.dir.user(ctx, id)
 		}
 		st := c.dir.State(kindUsers)
+		if !st.complete() {
+			id, ok, all, err := c.dir.scanUser(ctx, arg[1:])
+			if err != nil {
+				return User{}, err
+			}
+			if ok {
+				return c.dir.user(ctx, id)
+			}
+			if all {
+				st.Status = stateComplete
+			}
+		}
 		if !st.complete() {
 			return User{}, fmt.Errorf("user %s is not in the user directory of workspace %q yet (%s, %d users loaded): pass the user id (U...) or e-mail address, or try again shortly", arg, c.Name, st.Status, st.Loaded)
 		}

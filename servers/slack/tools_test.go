@@ -187,14 +187,23 @@ func TestUsers(t *testing.T) {
 	}
 }
 
-// A cold directory: a #name the warm-up has not reached cannot be
-// guessed, and the error says what to do; an id is fetched on its own.
+// A cold directory: names are looked up in Slack's first pages, an id is
+// fetched on its own, and neither waits for the warm-up.
 func TestColdDirectory(t *testing.T) {
 	s := startServer(t, setup{})
-	if msg := s.fails("get_channel_history", obj{"channel": "#random"}); !strings.Contains(msg, "not in the channel directory") || !strings.Contains(msg, "pass its id") {
-		t.Errorf("cold #name: %s", msg)
-	}
+	// A #name the warm-up has not reached is looked up in the first pages
+	// of conversations.list.
 	n := len(s.fake.Requests())
+	if out := s.ok("get_channel_history", obj{"channel": "#random"}); str(out, "channel") != "#random (C0RANDOM)" {
+		t.Errorf("cold #name: %v", out)
+	}
+	if got := s.methodsSince(n); got[0] != "conversations.list" {
+		t.Errorf("cold #name: calls %v", got)
+	}
+	if msg := s.fails("get_channel_history", obj{"channel": "#nowhere"}); !strings.Contains(msg, "has no channel named #nowhere") {
+		t.Errorf("unknown #name: %s", msg)
+	}
+	n = len(s.fake.Requests())
 	out := s.ok("get_user", obj{"user": fakeslack.Bob, "method": "presence"})
 	if got := s.methodsSince(n); !slices.Equal(got, []string{"users.info", "users.getPresence"}) || str(out, "user.name") != "bob" {
 		t.Errorf("cold user by id: calls %v, %v", got, out)

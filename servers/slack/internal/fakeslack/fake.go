@@ -62,16 +62,18 @@ type Fake struct {
 	revoked  bool
 	limiters map[string]*rate.Limiter
 	posted   []map[string]string
+	holds    map[string]chan struct{}
 }
 
 type injection struct {
+	cursor     string // "": any request
 	slackErr   string
 	retryAfter int // >0: a 429 with this Retry-After
 }
 
 // New starts a fake Slack, stopped when the test ends.
 func New(t testing.TB, o Options) *Fake {
-	f := &Fake{opts: o, data: newData(o), counts: map[string]int{}, inject: map[string][]injection{}, limiters: map[string]*rate.Limiter{}}
+	f := &Fake{opts: o, data: newData(o), counts: map[string]int{}, inject: map[string][]injection{}, limiters: map[string]*rate.Limiter{}, holds: map[string]chan struct{}{}}
 	routes := f.routes()
 	f.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
 		for name, h := range routes {
@@ -124,6 +126,34 @@ func (f *Fake) RateLimit(method string, retryAfter, n int) {
 	defer f.mu.Unlock()
 	for range n {
 		f.inject[method] = append(f.inject[method], injection{slackErr: "ratelimited", retryAfter: retryAfter})
+	}
+}
+
+// RateLimitAt makes the next n calls of method with this cursor answer
+// 429 ratelimited: a warm-up cut short in the middle.
+func (f *Fake) RateLimitAt(method, cursor string, retryAfter, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.inject[method] = append(f.inject[method], injection{cursor: cursor, slackErr: "ratelimited", retryAfter: retryAfter})
+	}
+}
+
+// Hold makes calls of method wait until the returned release is called
+// (or the request is cancelled).
+func (f *Fake) Hold(method string) (release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := make(chan struct{})
+	f.holds[method] = ch
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			delete(f.holds, method)
+			f.mu.Unlock()
+			close(ch)
+		})
 	}
 }
 
@@ -189,12 +219,24 @@ func (f *Fake) wrap(method string, h handler) http.HandlerFunc {
 		f.requests = append(f.requests, Request{Method: method, Token: tok, Form: form})
 		f.counts[method]++
 		var inj *injection
-		if q := f.inject[method]; len(q) > 0 {
-			inj, f.inject[method] = &q[0], q[1:]
+		for i, q := range f.inject[method] {
+			if q.cursor == "" || q.cursor == r.FormValue("cursor") {
+				inj = &q
+				f.inject[method] = append(f.inject[method][:i:i], f.inject[method][i+1:]...)
+				break
+			}
 		}
+		hold := f.holds[method]
 		revoked := f.revoked
 		l := f.limiter(method)
 		f.mu.Unlock()
+		if hold != nil {
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		if l != nil {
 			now := time.Now()
