@@ -111,6 +111,10 @@ type LimitsConfig struct {
 	Tiers map[int]float64 `yaml:"tiers"`
 	// PostPerMinute bounds chat.postMessage and chat.scheduleMessage.
 	PostPerMinute float64 `yaml:"post_per_minute"`
+	// BurstSeconds is how many seconds' worth of a method's rate may go at
+	// once after a quiet spell (at least one request); Slack tolerates
+	// short bursts.
+	BurstSeconds float64 `yaml:"burst_seconds"`
 }
 
 // NewDefaultConfig returns the defaults: warm-up on, directories refreshed
@@ -123,6 +127,7 @@ func NewDefaultConfig() Config {
 			MaxTextBytes:  4 << 10,
 			Tiers:         map[int]float64{1: 1, 2: 20, 3: 50, 4: 100},
 			PostPerMinute: 60,
+			BurstSeconds:  6,
 		},
 	}
 }
@@ -283,6 +288,9 @@ func (c *Config) Validate() error {
 	}
 	if l.PostPerMinute <= 0 {
 		add("slack.limits.post_per_minute must be positive")
+	}
+	if l.BurstSeconds < 0 {
+		add("slack.limits.burst_seconds must not be negative")
 	}
 	return errors.Join(errs...)
 }

@@ -71,13 +71,14 @@ type tierLimiter struct {
 	clock upstream.Clock
 	rpm   map[int]float64
 	post  float64
+	burst float64
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 }
 
 func newTierLimiter(next http.RoundTripper, clock upstream.Clock, l LimitsConfig) *tierLimiter {
-	return &tierLimiter{next: next, clock: clock, rpm: l.Tiers, post: l.PostPerMinute, limiters: map[string]*rate.Limiter{}}
+	return &tierLimiter{next: next, clock: clock, rpm: l.Tiers, post: l.PostPerMinute, burst: l.BurstSeconds, limiters: map[string]*rate.Limiter{}}
 }
 
 func (t *tierLimiter) limiter(method string) *rate.Limiter {
@@ -98,8 +99,7 @@ func (t *tierLimiter) limiter(method string) *rate.Limiter {
 	if rpm <= 0 {
 		l = rate.NewLimiter(rate.Inf, 1)
 	} else {
-		// Slack tolerates short bursts; allow a tenth of a minute's worth.
-		l = rate.NewLimiter(rate.Limit(rpm/60), max(1, int(rpm/10)))
+		l = rate.NewLimiter(rate.Limit(rpm/60), max(1, int(rpm/60*t.burst)))
 	}
 	t.limiters[method] = l
 	return l

@@ -36,6 +36,9 @@ type Options struct {
 	// tiers 1-4 (nil: no limits). Over the limit the fake answers 429
 	// ratelimited with Retry-After.
 	TierRPM map[int]float64
+	// BurstSeconds is how many seconds' worth of a tier's rate may come at
+	// once (6 when zero).
+	BurstSeconds float64
 	// Tiers maps methods to tiers; methods not listed are tier 3.
 	Tiers map[string]int
 	// Latency is added to every answer.
@@ -63,6 +66,7 @@ type Fake struct {
 	limiters map[string]*rate.Limiter
 	posted   []map[string]string
 	holds    map[string]chan struct{}
+	limited  int
 }
 
 type injection struct {
@@ -108,6 +112,13 @@ func (f *Fake) Total() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.requests)
+}
+
+// Limited is how many requests the tier limits refused.
+func (f *Fake) Limited() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.limited
 }
 
 // Fail makes the next n calls of method answer ok:false with slackErr.
@@ -186,7 +197,11 @@ func (f *Fake) limiter(method string) *rate.Limiter {
 	rpm := f.opts.TierRPM[tier]
 	var l *rate.Limiter
 	if rpm > 0 {
-		l = rate.NewLimiter(rate.Limit(rpm/60), max(1, int(rpm/10)))
+		burst := f.opts.BurstSeconds
+		if burst == 0 {
+			burst = 6
+		}
+		l = rate.NewLimiter(rate.Limit(rpm/60), max(1, int(rpm/60*burst)))
 	}
 	f.limiters[method] = l
 	return l
@@ -244,6 +259,9 @@ func (f *Fake) wrap(method string, h handler) http.HandlerFunc {
 			if d := res.DelayFrom(now); d > 0 {
 				res.CancelAt(now)
 				inj = &injection{slackErr: "ratelimited", retryAfter: int(math.Ceil(d.Seconds()))}
+				f.mu.Lock()
+				f.limited++
+				f.mu.Unlock()
 			}
 		}
 		switch {
