@@ -44,7 +44,7 @@ var methodTiers = map[string]int{
 
 // ErrTierLimited is returned, wrapped in a *TierWaitError, when a method's
 // tier limit cannot grant a slot before the request's deadline.
-var ErrTierLimited = errors.New("Slack method rate limit reached")
+var ErrTierLimited = errors.New("slack method rate limit reached")
 
 // TierWaitError says which method is limited and how long until a slot.
 type TierWaitError struct {

@@ -308,7 +308,7 @@ func newListUserGroups(s *Service) *core.ToolDef {
 		g := strings.TrimSpace(in.Group)
 		var opts []slack.GetUserGroupsOption
 		if c.teamID != "" {
-			opts = append(opts, slack.GetUserGroupsOptionWithTeamID(c.teamID))
+			opts = append(opts, slack.GetUserGroupsOptionTeamID(c.teamID))
 		}
 		if g != "" && !groupIDRE.MatchString(g) {
 			handle := strings.TrimPrefix(g, "@")

@@ -247,7 +247,7 @@ func TestSlackErrors(t *testing.T) {
 		t.Errorf("missing_scope: %s", msg)
 	}
 	s.fake.Fail("users.getPresence", "invalid_auth", 1)
-	if msg := s.fails("get_user", obj{"user": fakeslack.Alice, "method": "presence"}); !strings.Contains(msg, `rejected the token of workspace "main" (invalid_auth)`) {
+	if msg := s.fails("get_user", obj{"user": fakeslack.Alice, "method": "presence"}); !strings.Contains(msg, `the token of workspace "main" was rejected by Slack (invalid_auth)`) {
 		t.Errorf("invalid_auth: %s", msg)
 	}
 	if msg := s.fails("get_channel", obj{"channel": "C0NOSUCH"}); !strings.Contains(msg, "channel_not_found") {
