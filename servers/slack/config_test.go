@@ -3,9 +3,11 @@ package slack_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/fx"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core/config"
 	"github.com/mcpfleet/mcpfleet/pkg/core/coretest"
 	"github.com/mcpfleet/mcpfleet/servers/slack"
 	"github.com/mcpfleet/mcpfleet/servers/slack/internal/fakeslack"
@@ -94,5 +96,40 @@ func TestReadAllowlist(t *testing.T) {
 	out = s.ok("search_messages", obj{"query": "secret plan"})
 	if length(out, "messages") != 0 || field(out, "withheld") != float64(1) {
 		t.Errorf("search: %v", out)
+	}
+}
+
+// A file shared only outside the read allowlist is refused before its
+// content is downloaded.
+func TestFileOutsideAllowlist(t *testing.T) {
+	s := startServer(t, setup{workspaces: `    main:
+      api_url: {{URL}}
+      token: {{BOT}}
+      channels: [C0RANDOM]
+`})
+	if msg := s.fails("get_file", obj{"file": fakeslack.TextFile}); !strings.Contains(msg, "not shared in any channel") {
+		t.Errorf("file outside the allowlist: %s", msg)
+	}
+	for _, r := range s.fake.Requests() {
+		if r.Method == "files.download" {
+			t.Error("the file was downloaded")
+		}
+	}
+}
+
+// Slack's tier limits are kept before sending: a call whose slot is
+// further away than its deadline fails at once, with the wait, and
+// nothing is sent.
+func TestTierLimitBoundedByDeadline(t *testing.T) {
+	s := startServer(t, setup{slack: "  cache: {warm_up: false}\n  limits: {tiers: {1: 1, 2: 1, 3: 1, 4: 1}, burst_seconds: 0}\n",
+		config: func(c *config.Config) { c.Limits.ToolTimeout = 10 * time.Second }})
+	s.ok("get_channel_history", obj{"channel": fakeslack.General, "limit": "1"})
+	n := s.fake.Count("conversations.history")
+	msg := s.fails("get_channel_history", obj{"channel": fakeslack.General, "limit": "1"})
+	if !strings.Contains(msg, "conversations.history calls a minute") || !strings.Contains(msg, "next slot is") {
+		t.Errorf("tier wait: %s", msg)
+	}
+	if s.fake.Count("conversations.history") != n {
+		t.Error("the limited call reached Slack")
 	}
 }

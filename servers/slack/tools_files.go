@@ -74,12 +74,25 @@ func newGetFile(s *Service) *core.ToolDef {
 		if u, ok := c.dir.knownUser(f.User); ok {
 			out.User = "@" + u.Name
 		}
+		// The file is returned when it is shared in a channel the workspace
+		// may read (or, with no channel list at all, when it is shared
+		// nowhere, such as a user's own upload).
 		chans := append(append(append([]string{}, f.Channels...), f.Groups...), f.IMs...)
+		readable := len(chans) == 0 && c.read.open()
 		for _, id := range chans {
-			if !c.read.allows(id, "") && !c.read.needsName(id) {
-				return FileOut{}, fmt.Errorf("file %s is shared only in channels workspace %q may not read", in.File, c.Name)
+			ch := Channel{ID: id}
+			if c.read.needsName(id) {
+				if full, err := c.dir.channel(ctx, id); err == nil {
+					ch = full
+				}
 			}
-			out.Channels = append(out.Channels, id)
+			if c.read.allows(ch.ID, ch.Name) {
+				readable = true
+				out.Channels = append(out.Channels, display(ch))
+			}
+		}
+		if !readable {
+			return FileOut{}, fmt.Errorf("file %s is not shared in any channel workspace %q may read (%s)", in.File, c.Name, c.read.text)
 		}
 		max := int(s.cfg.Limits.MaxFileBytes)
 		isText := textTypes[f.Filetype] || strings.HasPrefix(f.Mimetype, "text/")
