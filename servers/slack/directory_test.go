@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,27 @@ func TestReadyzNamesBrokenWorkspace(t *testing.T) {
 	}
 	if e := str(rep, "checks.slack_good.error"); e != "" {
 		t.Errorf("good workspace: %q", e)
+	}
+}
+
+// A complete directory is refreshed after its TTL in the background, and
+// stays complete (the old one serves) while it reloads.
+func TestDirectoryRefreshedAfterTTL(t *testing.T) {
+	fake := fakeslack.New(t, fakeslack.Options{})
+	// The test clock returns from the TTL wait at once, so refreshes
+	// follow each other; two are enough.
+	s := startServer(t, setup{fakeSlack: fake, slack: "  cache: {warm_up: true, ttl: 1m}\n"})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && fake.Count("users.list") < 3 {
+		if st := str(s.ok("get_workspace", obj{}), "users_directory.status"); st == "incomplete" {
+			t.Fatalf("refresh made the directory %s", st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := fake.Count("users.list"); n < 3 {
+		t.Fatalf("users.list called %d times: no refresh after the TTL", n)
+	}
+	if !slices.Contains(s.clock.Sleeps(), time.Minute) && !slices.ContainsFunc(s.clock.Sleeps(), func(d time.Duration) bool { return d > 59*time.Second && d <= time.Minute }) {
+		t.Errorf("no wait of the TTL: %v", s.clock.Sleeps()[:min(10, len(s.clock.Sleeps()))])
 	}
 }
