@@ -496,3 +496,16 @@ func (d *directory) scanUser(ctx context.Context, name string) (id string, found
 	}
 	return "", false, false, nil
 }
+
+// dmWith returns the direct-message conversation with a user, if the
+// directory has it.
+func (d *directory) dmWith(userID string) (Channel, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for _, ch := range d.channels {
+		if ch.Kind == "im" && ch.User == userID {
+			return ch, true
+		}
+	}
+	return Channel{}, false
+}

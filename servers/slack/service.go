@@ -240,8 +240,19 @@ func (c *Conn) channelRef(ctx context.Context, arg string, list channelList, wha
 			return Channel{}, fmt.Errorf("workspace %q has no channel named %s; list_channels with query %q finds similar names", c.Name, arg, name)
 		}
 		ch, _ = c.dir.channel(ctx, id)
+	case strings.HasPrefix(arg, "@"):
+		// A person: the direct-message conversation with them.
+		u, err := c.userRef(ctx, arg)
+		if err != nil {
+			return Channel{}, err
+		}
+		dm, ok := c.dir.dmWith(u.ID)
+		if !ok {
+			return Channel{}, fmt.Errorf("no direct-message conversation with %s (%s) is known to workspace %q; list_channels with types [\"im\"] shows the DMs the token has", arg, u.ID, c.Name)
+		}
+		ch = dm
 	default:
-		return Channel{}, fmt.Errorf("channel %q is neither a channel id (C0123ABC, G..., D...) nor a #channel-name", arg)
+		return Channel{}, fmt.Errorf("channel %q is neither a channel id (C0123ABC, G..., D...), a #channel-name nor an @person (their DM)", arg)
 	}
 	if !list.allows(ch.ID, ch.Name) {
 		return Channel{}, fmt.Errorf("channel %s is not one workspace %q may %s (allowed: %s); the operator can change slack.workspaces.%s.%s",

@@ -106,7 +106,7 @@ func newListChannels(s *Service) *core.ToolDef {
 
 // ChannelIn names a channel.
 type ChannelIn struct {
-	Channel string `json:"channel" jsonschema:"channel id (C...) or #name"`
+	Channel string `json:"channel" jsonschema:"channel id (C...), #name, or @person for your DM with them"`
 	Method  string `json:"method,omitempty" jsonschema:"info (default): the channel; members: its members, paged"`
 	Page
 	WorkspaceArg

@@ -96,7 +96,7 @@ func tsTime(ts string) string {
 
 // HistoryIn selects a channel's messages.
 type HistoryIn struct {
-	Channel string `json:"channel" jsonschema:"channel id (C...) or #name"`
+	Channel string `json:"channel" jsonschema:"channel id (C...), #name, or @person for your DM with them"`
 	Limit   string `json:"limit,omitempty" jsonschema:"a count of messages (1-200, default 50), or a time window such as 1d, 7d, 12h or 30m"`
 	Oldest  string `json:"oldest,omitempty" jsonschema:"only messages after this ts (e.g. last_read from get_unreads)"`
 	Cursor  string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
@@ -220,7 +220,7 @@ func (s *Service) channelLabel(ctx context.Context, c *Conn, ch Channel) string 
 
 // RepliesIn selects a thread.
 type RepliesIn struct {
-	Channel string `json:"channel" jsonschema:"channel id (C...) or #name"`
+	Channel string `json:"channel" jsonschema:"channel id (C...), #name, or @person for your DM with them"`
 	TS      string `json:"ts" jsonschema:"ts of the thread's first message"`
 	Page
 	WorkspaceArg
@@ -262,7 +262,7 @@ func newGetThreadReplies(s *Service) *core.ToolDef {
 
 // PermalinkIn names a message.
 type PermalinkIn struct {
-	Channel string `json:"channel" jsonschema:"channel id (C...) or #name"`
+	Channel string `json:"channel" jsonschema:"channel id (C...), #name, or @person for your DM with them"`
 	TS      string `json:"ts" jsonschema:"the message's ts"`
 	WorkspaceArg
 }

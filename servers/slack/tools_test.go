@@ -277,3 +277,42 @@ func TestRateLimitedRetry(t *testing.T) {
 		t.Errorf("exhausted retries: %s", msg)
 	}
 }
+
+// @person names the DM with them, and lists page through the directory.
+func TestDMAndDirectoryPaging(t *testing.T) {
+	s := startServer(t, setup{slack: "  cache: {warm_up: true}\n", fake: fakeslack.Options{Users: 120, Channels: 70}})
+	waitDirectory(t, s, "main")
+	if out := s.ok("get_channel", obj{"channel": "@alice"}); str(out, "channel.id") != fakeslack.AliceDM || str(out, "channel.kind") != "im" {
+		t.Errorf("@alice: %v", out)
+	}
+	if msg := s.fails("get_channel", obj{"channel": "@bob"}); !strings.Contains(msg, "no direct-message conversation with @bob") {
+		t.Errorf("@bob: %s", msg)
+	}
+	seen := map[string]bool{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		out := s.ok("list_users", obj{"limit": 50, "cursor": cursor})
+		for _, u := range field(out, "users").([]any) {
+			seen[u.(map[string]any)["id"].(string)] = true
+		}
+		if cursor = str(out, "next_cursor"); cursor == "" {
+			if pages != 2 {
+				t.Errorf("%d pages of users, want 3", pages+1)
+			}
+			break
+		}
+	}
+	if len(seen) != 122 { // alice, bob and 120 generated; no bot, no deactivated user
+		t.Errorf("paged through %d users, want 122", len(seen))
+	}
+	out := s.ok("list_channels", obj{"limit": 50})
+	if str(out, "source") != "directory" || length(out, "channels") != 50 || str(out, "next_cursor") != "o50" {
+		t.Errorf("list_channels page 1: %v", field(out, "next_cursor"))
+	}
+	if out := s.ok("list_channels", obj{"limit": 50, "cursor": "o50"}); length(out, "channels") != 24 || str(out, "next_cursor") != "" {
+		t.Errorf("list_channels page 2: %d channels", length(out, "channels"))
+	}
+	if msg := s.fails("list_users", obj{"cursor": "x1"}); !strings.Contains(msg, "not one this server issued") {
+		t.Errorf("bad cursor: %s", msg)
+	}
+}

@@ -15,7 +15,7 @@ import (
 
 // PostIn is a message to post.
 type PostIn struct {
-	Channel  string `json:"channel" jsonschema:"channel id (C...) or #name"`
+	Channel  string `json:"channel" jsonschema:"channel id (C...), #name, or @person for your DM with them"`
 	Text     string `json:"text" jsonschema:"the message in Markdown (converted to Slack's mrkdwn), at most 12000 characters"`
 	ThreadTS string `json:"thread_ts,omitempty" jsonschema:"reply in the thread of this message ts"`
 	WorkspaceArg
@@ -81,7 +81,7 @@ func newPostMessage(s *Service) *core.ToolDef {
 
 // ScheduleIn is a message to post later.
 type ScheduleIn struct {
-	Channel  string `json:"channel" jsonschema:"channel id (C...) or #name"`
+	Channel  string `json:"channel" jsonschema:"channel id (C...), #name, or @person for your DM with them"`
 	Text     string `json:"text" jsonschema:"the message in Markdown (converted to Slack's mrkdwn)"`
 	PostAt   string `json:"post_at" jsonschema:"when to post, RFC 3339 (2025-05-01T09:00:00Z), within 120 days"`
 	ThreadTS string `json:"thread_ts,omitempty" jsonschema:"reply in the thread of this message ts"`
@@ -129,7 +129,7 @@ func newScheduleMessage(s *Service) *core.ToolDef {
 
 // ReactionIn names a reaction on a message.
 type ReactionIn struct {
-	Channel string `json:"channel" jsonschema:"channel id (C...) or #name"`
+	Channel string `json:"channel" jsonschema:"channel id (C...), #name, or @person for your DM with them"`
 	TS      string `json:"ts" jsonschema:"the message's ts"`
 	Emoji   string `json:"emoji" jsonschema:"emoji name without colons, e.g. thumbsup or white_check_mark"`
 	WorkspaceArg
