@@ -133,3 +133,29 @@ func TestTierLimitBoundedByDeadline(t *testing.T) {
 		t.Error("the limited call reached Slack")
 	}
 }
+
+// An Enterprise Grid workspace passes its team id to list calls.
+func TestGridTeamID(t *testing.T) {
+	s := startServer(t, setup{workspaces: `    grid:
+      api_url: {{URL}}
+      token: {{BOT}}
+      user_token: {{USER}}
+      team_id: T0GRID
+`, slack: "  cache: {warm_up: true}\n"})
+	waitDirectory(t, s, "grid")
+	s.ok("search_messages", obj{"query": "deploy"})
+	for _, m := range []string{"users.list", "conversations.list", "search.messages"} {
+		found := false
+		for _, r := range s.fake.Requests() {
+			if r.Method == m {
+				found = true
+				if r.Form["team_id"] != "T0GRID" {
+					t.Errorf("%s without team_id: %v", m, r.Form)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s call", m)
+		}
+	}
+}
