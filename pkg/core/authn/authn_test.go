@@ -273,3 +273,49 @@ func TestGuardChallenges(t *testing.T) {
 		t.Errorf("good token: status %d, reached %d", resp.StatusCode, reached)
 	}
 }
+
+// With the default settings, a key rotated in right after the server
+// fetched the set is accepted on first use: an unknown kid refreshes the set
+// at once (rate-limited), with no floor since the last fetch.
+func TestRotatedKeyAcceptedAtOnceWithDefaults(t *testing.T) {
+	iss := authntest.NewIssuer(t)
+	a := newAuthenticator(t, iss, func(c *config.Auth) { c.OIDC.MinRefreshInterval = config.NewDefaultConfig().Auth.OIDC.MinRefreshInterval })
+	if _, err := a.Authenticate(context.Background(), iss.Token(iss.Claims("bob", resource))); err != nil {
+		t.Fatal(err)
+	}
+	k2, err := authntest.NewECKey("key-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.Rotate(k2, false)
+	before := iss.JWKSHits()
+	if _, err := a.Authenticate(context.Background(), iss.Token(iss.Claims("bob", resource))); err != nil {
+		t.Fatalf("token signed with a rotated-in key refused: %v", err)
+	}
+	if hits := iss.JWKSHits() - before; hits != 1 {
+		t.Errorf("%d JWKS downloads for the rotation, want 1", hits)
+	}
+}
+
+// A bogus kid that used the refresh allowance does not lock a rotated key
+// out: the next unknown kid waits for the rate limiter's next turn and is
+// then accepted.
+func TestRotatedKeyAcceptedAfterBogusKid(t *testing.T) {
+	iss := authntest.NewIssuer(t)
+	a := newAuthenticator(t, iss, func(c *config.Auth) { c.OIDC.MinRefreshInterval = 100 * time.Millisecond })
+	bogus, err := authntest.NewECKey("bogus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(context.Background(), authntest.SignWith(bogus, iss.Claims("x", resource), nil)); err == nil || !strings.Contains(err.Error(), `unknown signing key "bogus"`) {
+		t.Fatalf("bogus kid: %v", err)
+	}
+	k2, err := authntest.NewECKey("key-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.Rotate(k2, false)
+	if _, err := a.Authenticate(context.Background(), iss.Token(iss.Claims("bob", resource))); err != nil {
+		t.Fatalf("token signed with a rotated-in key refused: %v", err)
+	}
+}
