@@ -279,7 +279,9 @@ func TestGuardChallenges(t *testing.T) {
 // at once (rate-limited), with no floor since the last fetch.
 func TestRotatedKeyAcceptedAtOnceWithDefaults(t *testing.T) {
 	iss := authntest.NewIssuer(t)
-	a := newAuthenticator(t, iss, func(c *config.Auth) { c.OIDC.MinRefreshInterval = config.NewDefaultConfig().Auth.OIDC.MinRefreshInterval })
+	a := newAuthenticator(t, iss, func(c *config.Auth) {
+		c.OIDC.MinRefreshInterval = config.NewDefaultConfig().Auth.OIDC.MinRefreshInterval
+	})
 	if _, err := a.Authenticate(context.Background(), iss.Token(iss.Claims("bob", resource))); err != nil {
 		t.Fatal(err)
 	}
@@ -317,5 +319,22 @@ func TestRotatedKeyAcceptedAfterBogusKid(t *testing.T) {
 	iss.Rotate(k2, false)
 	if _, err := a.Authenticate(context.Background(), iss.Token(iss.Claims("bob", resource))); err != nil {
 		t.Fatalf("token signed with a rotated-in key refused: %v", err)
+	}
+}
+
+// An issuer document past the 1 MiB cap is refused, not read into memory;
+// readiness says why.
+func TestOversizedJWKSRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"keys":[{"kty":"EC","x":"` + strings.Repeat("A", 2<<20) + `"}]}`))
+	}))
+	defer srv.Close()
+	ks := authn.NewKeySet(srv.URL, srv.URL+"/jwks", nil, quiet, time.Hour, time.Second)
+	if err := ks.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ks.Stop(context.Background()) }()
+	if err := ks.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("Ready = %v, want a too-large error", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -150,8 +149,10 @@ func (k *KeySet) build(ctx context.Context) error {
 		limit = rate.Every(k.minRefresh)
 	}
 	client, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
-		HTTPURLs:          map[string]jwkset.Storage{jwksURL: storage},
-		RateLimitWaitMax:  min(max(k.minRefresh, time.Millisecond), maxUnknownKIDWait),
+		HTTPURLs: map[string]jwkset.Storage{jwksURL: storage},
+		// Also the deadline of the refetch itself: jwkset runs it under the
+		// same context.
+		RateLimitWaitMax:  maxUnknownKIDWait,
 		RefreshUnknownKID: rate.NewLimiter(limit, 1),
 	})
 	if err != nil {
@@ -274,30 +275,8 @@ func (l limitedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxMetadataBytes}
+	// MaxBytesReader fails the read past the cap (nil: no ResponseWriter
+	// to tell).
+	resp.Body = http.MaxBytesReader(nil, resp.Body, maxMetadataBytes)
 	return resp, nil
-}
-
-var errTooLarge = fmt.Errorf("issuer document larger than %d bytes", maxMetadataBytes)
-
-type limitedBody struct {
-	io.ReadCloser
-	left int64
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		// One byte more than allowed tells "exactly at the cap" from "over".
-		var one [1]byte
-		if n, _ := b.ReadCloser.Read(one[:]); n > 0 {
-			return 0, errTooLarge
-		}
-		return 0, io.EOF
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.ReadCloser.Read(p)
-	b.left -= int64(n)
-	return n, err
 }
