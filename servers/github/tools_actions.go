@@ -97,7 +97,7 @@ func newGetActions(s *Service) *core.ToolDef {
 			"Logs come bounded: error lines and the failed step's section first, then the last lines.",
 		Toolset: toolsetActions, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"actions:read"},
-	}, map[string][]string{"method": {"workflows", "runs", "run", "jobs", "job_logs"}}, func(ctx context.Context, c *Conn, in ActionsIn) (ActionsOut, error) {
+	}, func(ctx context.Context, c *Conn, in ActionsIn) (ActionsOut, error) {
 		opts, err := in.options()
 		if err != nil {
 			return ActionsOut{}, err
@@ -395,7 +395,7 @@ func newTriggerWorkflow(s *Service) *core.ToolDef {
 			"(all jobs, or only the failed ones). Follow progress with get_actions.",
 		Toolset: toolsetActions, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"actions:write"},
-	}, map[string][]string{"method": {"dispatch", "rerun", "rerun_failed"}}, func(ctx context.Context, c *Conn, in TriggerIn) (Done, error) {
+	}, func(ctx context.Context, c *Conn, in TriggerIn) (Done, error) {
 		switch in.Method {
 		case "dispatch":
 			if in.Workflow == "" || in.Ref == "" {
@@ -438,4 +438,14 @@ func newTriggerWorkflow(s *Service) *core.ToolDef {
 			return Done{Done: true, Message: fmt.Sprintf("run %d re-run requested", in.RunID)}, nil
 		}
 	})
+}
+
+// Enums lists the values core accepts for ActionsIn's enumerated properties.
+func (ActionsIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"workflows", "runs", "run", "jobs", "job_logs"}}
+}
+
+// Enums lists the values core accepts for TriggerIn's enumerated properties.
+func (TriggerIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"dispatch", "rerun", "rerun_failed"}}
 }

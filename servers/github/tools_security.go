@@ -53,7 +53,7 @@ func newGetSecurityAlerts(s *Service) *core.ToolDef {
 			"Give number for one alert with its description.",
 		Toolset: toolsetCodeSecurity, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"security_events:read", "vulnerability_alerts:read", "secret_scanning_alerts:read"},
-	}, map[string][]string{"kind": {"code_scanning", "dependabot", "secret_scanning"}}, func(ctx context.Context, c *Conn, in AlertsIn) (AlertsOut, error) {
+	}, func(ctx context.Context, c *Conn, in AlertsIn) (AlertsOut, error) {
 		opts, err := in.options()
 		if err != nil {
 			return AlertsOut{}, err
@@ -152,4 +152,9 @@ func dependabotView(a *gh.DependabotAlert, detail bool) SecurityAlert {
 		v.Description = untrusted.Body(adv.GetDescription())
 	}
 	return v
+}
+
+// Enums lists the values core accepts for AlertsIn's enumerated properties.
+func (AlertsIn) Enums() map[string][]string {
+	return map[string][]string{"kind": {"code_scanning", "dependabot", "secret_scanning"}}
 }
