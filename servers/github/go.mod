@@ -12,7 +12,6 @@ require (
 	github.com/bradleyfalzon/ghinstallation/v2 v2.12.0
 	github.com/golang-jwt/jwt/v4 v4.5.2
 	github.com/google/go-github/v66 v66.0.0
-	github.com/google/jsonschema-go v0.4.3
 	github.com/mcpfleet/mcpfleet/bench v0.0.0-00010101000000-000000000000
 	github.com/mcpfleet/mcpfleet/pkg/core v0.0.0-00010101000000-000000000000
 	github.com/mcpfleet/mcpfleet/pkg/observability v0.0.0-00010101000000-000000000000
@@ -41,6 +40,7 @@ require (
 	github.com/go-redis/redis_rate/v10 v10.0.1 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/go-querystring v1.2.0 // indirect
+	github.com/google/jsonschema-go v0.4.3 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.30.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
