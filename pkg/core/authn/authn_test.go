@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -336,5 +337,43 @@ func TestOversizedJWKSRefused(t *testing.T) {
 	defer func() { _ = ks.Stop(context.Background()) }()
 	if err := ks.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "too large") {
 		t.Fatalf("Ready = %v, want a too-large error", err)
+	}
+}
+
+// An issuer that is down at start does not keep the server unready for
+// good: the key set retries in the background and readiness turns true once
+// the keys arrive.
+func TestKeySetRecoversFromIssuerDownAtStart(t *testing.T) {
+	iss := authntest.NewIssuer(t)
+	var up atomic.Bool
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		resp, err := http.Get(iss.URL() + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	ks := authn.NewKeySet(iss.URL(), proxy.URL+"/jwks", nil, quiet, time.Hour, 0)
+	if err := ks.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ks.Stop(context.Background()) }()
+	if err := ks.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("Ready with the issuer down = %v, want the 503", err)
+	}
+	up.Store(true)
+	for deadline := time.Now().Add(20 * time.Second); ks.Ready(context.Background()) != nil; {
+		if time.Now().After(deadline) {
+			t.Fatalf("still not ready 20s after the issuer came back: %v", ks.Ready(context.Background()))
+		}
+		time.Sleep(20 * time.Millisecond) // polling a background retry, not timing it
 	}
 }
