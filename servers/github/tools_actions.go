@@ -30,6 +30,11 @@ type ActionsIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for ActionsIn's enumerated properties.
+func (ActionsIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"workflows", "runs", "run", "jobs", "job_logs"}}
+}
+
 // Workflow is a workflow definition.
 type Workflow struct {
 	ID    int64  `json:"id"`
@@ -381,6 +386,11 @@ type TriggerIn struct {
 	RunID    int64             `json:"run_id,omitempty" jsonschema:"rerun, rerun_failed: the run"`
 }
 
+// Enums lists the values core accepts for TriggerIn's enumerated properties.
+func (TriggerIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"dispatch", "rerun", "rerun_failed"}}
+}
+
 // Done confirms an action with no object to return.
 type Done struct {
 	Done    bool   `json:"done"`
@@ -438,14 +448,4 @@ func newTriggerWorkflow(s *Service) *core.ToolDef {
 			return Done{Done: true, Message: fmt.Sprintf("run %d re-run requested", in.RunID)}, nil
 		}
 	})
-}
-
-// Enums lists the values core accepts for ActionsIn's enumerated properties.
-func (ActionsIn) Enums() map[string][]string {
-	return map[string][]string{"method": {"workflows", "runs", "run", "jobs", "job_logs"}}
-}
-
-// Enums lists the values core accepts for TriggerIn's enumerated properties.
-func (TriggerIn) Enums() map[string][]string {
-	return map[string][]string{"method": {"dispatch", "rerun", "rerun_failed"}}
 }

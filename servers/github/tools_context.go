@@ -77,6 +77,11 @@ type TeamsIn struct {
 	Connection string `json:"connection,omitempty" jsonschema:"connection name; the default one when empty"`
 }
 
+// Enums lists the values core accepts for TeamsIn's enumerated properties.
+func (TeamsIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"teams", "members"}}
+}
+
 func (in TeamsIn) scope() scope { return scope{conn: in.Connection, owner: in.Org} }
 
 // Team is a team.
@@ -155,9 +160,4 @@ func newGetTeams(s *Service) *core.ToolDef {
 		out.NextCursor = next(resp)
 		return out, nil
 	})
-}
-
-// Enums lists the values core accepts for TeamsIn's enumerated properties.
-func (TeamsIn) Enums() map[string][]string {
-	return map[string][]string{"method": {"teams", "members"}}
 }

@@ -25,6 +25,11 @@ type ListIssuesIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for ListIssuesIn's enumerated properties.
+func (ListIssuesIn) Enums() map[string][]string {
+	return map[string][]string{"state": {"open", "closed", "all"}, "sort": {"created", "updated", "comments"}, "direction": {"asc", "desc"}}
+}
+
 // IssuesOut is a page of issues.
 type IssuesOut struct {
 	Notice     string         `json:"notice"`
@@ -73,6 +78,11 @@ type IssueIn struct {
 	Number int    `json:"number" jsonschema:"issue number"`
 	Method string `json:"method,omitempty" jsonschema:"details (default): the issue and its first comments; comments: a page of comments; sub_issues: its sub-issues"`
 	Page
+}
+
+// Enums lists the values core accepts for IssueIn's enumerated properties.
+func (IssueIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"details", "comments", "sub_issues"}}
 }
 
 // IssueOut is an issue, a page of its comments or its sub-issues.
@@ -195,6 +205,11 @@ type UpdateIssueIn struct {
 	Milestone   int      `json:"milestone,omitempty" jsonschema:"milestone number"`
 }
 
+// Enums lists the values core accepts for UpdateIssueIn's enumerated properties.
+func (UpdateIssueIn) Enums() map[string][]string {
+	return map[string][]string{"state": {"open", "closed"}, "state_reason": {"completed", "not_planned", "reopened"}}
+}
+
 func newUpdateIssue(s *Service) *core.ToolDef {
 	return tool(s, core.ToolSpec{
 		Name:  "update_issue",
@@ -272,6 +287,11 @@ type SubIssueIn struct {
 	Method   string `json:"method" jsonschema:"add or remove"`
 }
 
+// Enums lists the values core accepts for SubIssueIn's enumerated properties.
+func (SubIssueIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"add", "remove"}}
+}
+
 func newManageSubIssue(s *Service) *core.ToolDef {
 	return tool(s, core.ToolSpec{
 		Name:  "manage_sub_issue",
@@ -303,24 +323,4 @@ func newManageSubIssue(s *Service) *core.ToolDef {
 		}
 		return Ref{Number: in.Number, URL: parent.GetHTMLURL()}, nil
 	})
-}
-
-// Enums lists the values core accepts for ListIssuesIn's enumerated properties.
-func (ListIssuesIn) Enums() map[string][]string {
-	return map[string][]string{"state": {"open", "closed", "all"}, "sort": {"created", "updated", "comments"}, "direction": {"asc", "desc"}}
-}
-
-// Enums lists the values core accepts for IssueIn's enumerated properties.
-func (IssueIn) Enums() map[string][]string {
-	return map[string][]string{"method": {"details", "comments", "sub_issues"}}
-}
-
-// Enums lists the values core accepts for UpdateIssueIn's enumerated properties.
-func (UpdateIssueIn) Enums() map[string][]string {
-	return map[string][]string{"state": {"open", "closed"}, "state_reason": {"completed", "not_planned", "reopened"}}
-}
-
-// Enums lists the values core accepts for SubIssueIn's enumerated properties.
-func (SubIssueIn) Enums() map[string][]string {
-	return map[string][]string{"method": {"add", "remove"}}
 }

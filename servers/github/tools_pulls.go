@@ -23,6 +23,11 @@ type ListPullsIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for ListPullsIn's enumerated properties.
+func (ListPullsIn) Enums() map[string][]string {
+	return map[string][]string{"state": {"open", "closed", "all"}, "sort": {"created", "updated", "popularity", "long-running"}, "direction": {"asc", "desc"}}
+}
+
 // PullSummary is a pull request in a list.
 type PullSummary struct {
 	Number    int    `json:"number"`
@@ -80,6 +85,11 @@ type PullIn struct {
 	Number int    `json:"number" jsonschema:"pull request number"`
 	Method string `json:"method,omitempty" jsonschema:"details (default), diff (unified, size-capped), files (paged, with patches), reviews, comments (review comments on lines), checks (CI status of the head commit)"`
 	Page
+}
+
+// Enums lists the values core accepts for PullIn's enumerated properties.
+func (PullIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"details", "diff", "files", "reviews", "comments", "checks"}}
 }
 
 // Pull is a pull request's details.
@@ -325,6 +335,11 @@ type UpdatePullIn struct {
 	TeamReviewers []string `json:"team_reviewers,omitempty" jsonschema:"team slugs to request a review from"`
 }
 
+// Enums lists the values core accepts for UpdatePullIn's enumerated properties.
+func (UpdatePullIn) Enums() map[string][]string {
+	return map[string][]string{"state": {"open", "closed"}}
+}
+
 func newUpdatePullRequest(s *Service) *core.ToolDef {
 	return tool(s, core.ToolSpec{
 		Name:  "update_pull_request",
@@ -385,6 +400,11 @@ type MergeIn struct {
 	SHA           string `json:"sha,omitempty" jsonschema:"head SHA you reviewed; the merge fails if the branch has moved since"`
 }
 
+// Enums lists the values core accepts for MergeIn's enumerated properties.
+func (MergeIn) Enums() map[string][]string {
+	return map[string][]string{"merge_method": {"merge", "squash", "rebase"}}
+}
+
 func newMergePullRequest(s *Service) *core.ToolDef {
 	return tool(s, core.ToolSpec{
 		Name:  "merge_pull_request",
@@ -424,6 +444,11 @@ type ReviewIn struct {
 	Body     string        `json:"body,omitempty" jsonschema:"review summary (required for REQUEST_CHANGES and COMMENT)"`
 	CommitID string        `json:"commit_id,omitempty" jsonschema:"SHA the review is for (the head when empty)"`
 	Comments []LineComment `json:"comments,omitempty" jsonschema:"comments on lines of the diff"`
+}
+
+// Enums lists the values core accepts for ReviewIn's enumerated properties.
+func (ReviewIn) Enums() map[string][]string {
+	return map[string][]string{"event": {"APPROVE", "REQUEST_CHANGES", "COMMENT"}}
 }
 
 // LineComment is a review comment on a line.
@@ -475,29 +500,4 @@ func newSubmitPullRequestReview(s *Service) *core.ToolDef {
 		}
 		return Ref{ID: r.GetID(), State: r.GetState(), URL: r.GetHTMLURL()}, nil
 	})
-}
-
-// Enums lists the values core accepts for ListPullsIn's enumerated properties.
-func (ListPullsIn) Enums() map[string][]string {
-	return map[string][]string{"state": {"open", "closed", "all"}, "sort": {"created", "updated", "popularity", "long-running"}, "direction": {"asc", "desc"}}
-}
-
-// Enums lists the values core accepts for PullIn's enumerated properties.
-func (PullIn) Enums() map[string][]string {
-	return map[string][]string{"method": {"details", "diff", "files", "reviews", "comments", "checks"}}
-}
-
-// Enums lists the values core accepts for UpdatePullIn's enumerated properties.
-func (UpdatePullIn) Enums() map[string][]string {
-	return map[string][]string{"state": {"open", "closed"}}
-}
-
-// Enums lists the values core accepts for MergeIn's enumerated properties.
-func (MergeIn) Enums() map[string][]string {
-	return map[string][]string{"merge_method": {"merge", "squash", "rebase"}}
-}
-
-// Enums lists the values core accepts for ReviewIn's enumerated properties.
-func (ReviewIn) Enums() map[string][]string {
-	return map[string][]string{"event": {"APPROVE", "REQUEST_CHANGES", "COMMENT"}}
 }

@@ -56,6 +56,11 @@ type ContentIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for ContentIn's enumerated properties.
+func (ContentIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"file", "tree"}}
+}
+
 // File is a file's metadata and, when small and text, its contents.
 type File struct {
 	Path string `json:"path"`
@@ -197,6 +202,11 @@ type ItemsIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for ItemsIn's enumerated properties.
+func (ItemsIn) Enums() map[string][]string {
+	return map[string][]string{"kind": {"branches", "tags", "releases", "commits", "labels"}}
+}
+
 // Branch is a branch.
 type Branch struct {
 	Name      string `json:"name"`
@@ -327,6 +337,11 @@ type CommitIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for CommitIn's enumerated properties.
+func (CommitIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"details", "compare"}}
+}
+
 // CommitDetail is one commit.
 type CommitDetail struct {
 	SHA       string   `json:"sha"`
@@ -422,6 +437,11 @@ type SearchIn struct {
 	Order string `json:"order,omitempty" jsonschema:"asc or desc"`
 	Page
 	Connection string `json:"connection,omitempty" jsonschema:"connection name; the default one when empty"`
+}
+
+// Enums lists the values core accepts for SearchIn's enumerated properties.
+func (SearchIn) Enums() map[string][]string {
+	return map[string][]string{"kind": {"repositories", "code", "issues", "pull_requests"}, "order": {"asc", "desc"}}
 }
 
 func (in SearchIn) scope() scope { return scope{conn: in.Connection, owner: in.Owner, repo: in.Repo} }
@@ -732,24 +752,4 @@ func newPushFiles(s *Service) *core.ToolDef {
 		}
 		return Ref{SHA: commit.GetSHA(), URL: commit.GetHTMLURL()}, nil
 	})
-}
-
-// Enums lists the values core accepts for ContentIn's enumerated properties.
-func (ContentIn) Enums() map[string][]string {
-	return map[string][]string{"method": {"file", "tree"}}
-}
-
-// Enums lists the values core accepts for ItemsIn's enumerated properties.
-func (ItemsIn) Enums() map[string][]string {
-	return map[string][]string{"kind": {"branches", "tags", "releases", "commits", "labels"}}
-}
-
-// Enums lists the values core accepts for CommitIn's enumerated properties.
-func (CommitIn) Enums() map[string][]string {
-	return map[string][]string{"method": {"details", "compare"}}
-}
-
-// Enums lists the values core accepts for SearchIn's enumerated properties.
-func (SearchIn) Enums() map[string][]string {
-	return map[string][]string{"kind": {"repositories", "code", "issues", "pull_requests"}, "order": {"asc", "desc"}}
 }

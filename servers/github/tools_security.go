@@ -20,6 +20,11 @@ type AlertsIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for AlertsIn's enumerated properties.
+func (AlertsIn) Enums() map[string][]string {
+	return map[string][]string{"kind": {"code_scanning", "dependabot", "secret_scanning"}}
+}
+
 // SecurityAlert is an alert of any kind. Secret scanning alerts never
 // carry the secret itself.
 type SecurityAlert struct {
@@ -152,9 +157,4 @@ func dependabotView(a *gh.DependabotAlert, detail bool) SecurityAlert {
 		v.Description = untrusted.Body(adv.GetDescription())
 	}
 	return v
-}
-
-// Enums lists the values core accepts for AlertsIn's enumerated properties.
-func (AlertsIn) Enums() map[string][]string {
-	return map[string][]string{"kind": {"code_scanning", "dependabot", "secret_scanning"}}
 }
