@@ -45,6 +45,7 @@ type sessions struct {
 	mu      sync.RWMutex
 	byID    map[string]*sessionEntry
 	idle    time.Duration
+	now     func() time.Time
 	stop    chan struct{}
 	done    chan struct{}
 	stopped sync.Once
@@ -57,8 +58,8 @@ type sessionEntry struct {
 	lastActive atomic.Int64 // unix nanoseconds
 }
 
-func newSessions(idle time.Duration) *sessions {
-	return &sessions{byID: map[string]*sessionEntry{}, idle: idle, stop: make(chan struct{}), done: make(chan struct{})}
+func newSessions(idle time.Duration, now func() time.Time) *sessions {
+	return &sessions{byID: map[string]*sessionEntry{}, idle: idle, now: now, stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // middleware registers each session when its initialize succeeds.
@@ -87,7 +88,7 @@ func (s *sessions) register(ss *mcp.ServerSession, owner, version string) {
 		return // stateless: no session to come back to
 	}
 	e := &sessionEntry{ss: ss, owner: owner, version: version}
-	e.lastActive.Store(time.Now().UnixNano())
+	e.lastActive.Store(s.now().UnixNano())
 	s.mu.Lock()
 	s.byID[id] = e
 	s.mu.Unlock()
@@ -110,7 +111,7 @@ func (s *sessions) get(id string) *sessionEntry {
 func (s *sessions) touch(id string) *sessionEntry {
 	e := s.get(id)
 	if e != nil {
-		e.lastActive.Store(time.Now().UnixNano())
+		e.lastActive.Store(s.now().UnixNano())
 	}
 	return e
 }
@@ -126,7 +127,7 @@ func (s *sessions) reap(interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		cutoff := time.Now().Add(-s.idle).UnixNano()
+		cutoff := s.now().Add(-s.idle).UnixNano()
 		var idle []*mcp.ServerSession
 		s.mu.RLock()
 		for _, e := range s.byID {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -197,21 +199,54 @@ func TestInlinePathRespectsSessions(t *testing.T) {
 	}
 }
 
+// fakeClock is a core.Clock that moves only when told.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 func TestIdleSessionsExpire(t *testing.T) {
 	var seen atomic.Int64
-	h := startInline(t, &seen, func(c *config.Config) { c.HTTP.SessionTimeout = 300 * time.Millisecond })
+	clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	// The session clock is injected: the reaper checks every 10ms of real
+	// time, but idleness is measured on clk, so no real delay decides the
+	// outcome.
+	h := coretest.Start(t, coretest.Options{
+		Modules: append(pathModules(&seen), fx.Supply(fx.Annotate(clk, fx.As(new(core.Clock))))),
+		Config: func(c *config.Config) {
+			c.Transport = "http"
+			c.HTTP.Addr = "127.0.0.1:0"
+			c.Auth.APIKeys = []config.APIKey{{ID: "alice", SHA256: authn.HashAPIKey(keyA)}}
+			c.HTTP.SessionTimeout = 40 * time.Millisecond
+		},
+	})
 	id := openSession(t, h.URL(), keyA)
 	callBody := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read"}}`
 	// Inline calls count as activity: the session outlives its timeout
-	// while in use.
+	// while in use, each call coming 30ms (of the 40ms allowed) after the
+	// last.
 	for range 8 {
+		clk.Advance(30 * time.Millisecond)
 		if resp, body := rawPost(t, h.URL(), keyA, id, callBody); resp.StatusCode != 200 {
 			t.Fatalf("active session closed: %d %s", resp.StatusCode, body)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	// Left alone, it is closed: watch the server's sessions without
-	// touching this one, then check the client sees 404.
+	// Left alone past the timeout, it is closed: wait for the reaper to
+	// close it (watching the server's sessions without touching this one),
+	// then check the client sees 404.
+	clk.Advance(time.Hour)
 	deadline := time.Now().Add(10 * time.Second)
 	for open := true; open; {
 		open = false
@@ -221,7 +256,7 @@ func TestIdleSessionsExpire(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("idle session never closed")
 		}
-		time.Sleep(20 * time.Millisecond)
+		runtime.Gosched()
 	}
 	if resp, _ := rawPost(t, h.URL(), keyA, id, callBody); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("expired session: %d, want 404", resp.StatusCode)

@@ -101,7 +101,10 @@ func busyPort(t *testing.T) string {
 func TestPrintConfigAndListTools(t *testing.T) {
 	cfg := writeFile(t, "cache: {backend: redis, redis_url: env:REDIS_URL}\nauth: {api_keys: [{id: ci, sha256: "+strings.Repeat("0", 64)+"}]}\n")
 	env := map[string]string{"REDIS_URL": "redis://:hunter2@127.0.0.1:6379"}
-	code, out, stderr := runApp(t, demoApp(), env, "--config", cfg, "--print-config", "--read-only")
+	// With the cache module, the graph holds a Redis cache; --print-config
+	// builds the graph but never starts it, so no client is opened (goleak
+	// in TestMain has no rule for it).
+	code, out, stderr := runApp(t, demoApp(core.CacheModule), env, "--config", cfg, "--print-config", "--read-only")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -121,18 +124,50 @@ func TestPrintConfigAndListTools(t *testing.T) {
 	}
 }
 
+// signalWriter collects what is written to it and closes seen once want
+// has appeared: a readiness signal taken from the server's own log.
+type signalWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return n, err
+}
+
+func (w *signalWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
 func TestRunServesUntilCancelled(t *testing.T) {
-	var out, errs bytes.Buffer
+	var out bytes.Buffer
+	errs := &signalWriter{want: `"msg":"listening"`, seen: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() {
 		done <- core.Run(ctx, demoApp(), []string{"--transport", "http", "--addr", "127.0.0.1:0"},
-			core.Streams{In: strings.NewReader(""), Out: &out, Err: &errs},
+			core.Streams{In: strings.NewReader(""), Out: &out, Err: errs},
 			func(k string) (string, bool) {
 				return map[string]string{"MCPFLEET_AUTH_DISABLED": "true"}[k], k == "MCPFLEET_AUTH_DISABLED"
 			})
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// Cancel once the server says it listens, not after a guessed delay.
+	select {
+	case <-errs.seen:
+	case code := <-done:
+		t.Fatalf("exit %d before listening: %s", code, errs.String())
+	}
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("exit %d: %s", code, errs.String())

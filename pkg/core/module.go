@@ -34,7 +34,9 @@ type Streams struct {
 
 // Module wires the kernel. The fx graph must also be supplied a
 // config.Config, a *config.Document, a BuildInfo and Streams ([Main] and
-// coretest do this).
+// coretest do this). The cache and the upstream client factory are modules
+// of their own ([CacheModule], [UpstreamModule]): a server includes what it
+// uses.
 var Module = fx.Module("core",
 	fx.Provide(
 		NewLogger,
@@ -46,8 +48,6 @@ var Module = fx.Module("core",
 		newTelemetry,
 		fx.Annotate(newKeySetCheck, fx.ResultTags(groupHealth)),
 		newListener,
-		newUpstreams,
-		newCache,
 	),
 	// The listener (or stdio session) is what makes the graph run.
 	fx.Invoke(func(*Listener) {}),

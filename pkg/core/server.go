@@ -46,6 +46,15 @@ type ServerParams struct {
 	Catalog    *Catalog
 	Middleware []Middleware   `group:"mcpfleet.middleware"`
 	Options    []ServerOption `group:"mcpfleet.server_options"`
+	// Clock is what idle sessions are timed by; tests inject one. Without
+	// it, real time.
+	Clock Clock `optional:"true"`
+}
+
+// Clock tells the time. Tests supply one (fx.Supply(fx.Annotate(c,
+// fx.As(new(core.Clock))))) to expire sessions without waiting.
+type Clock interface {
+	Now() time.Time
 }
 
 // NewServer builds the go-sdk server from the catalog. Middleware is
@@ -65,7 +74,11 @@ func NewServer(p ServerParams) *Server {
 	for _, o := range p.Options {
 		o(opts)
 	}
-	sess := newSessions(p.Config.HTTP.SessionTimeout)
+	now := time.Now
+	if p.Clock != nil {
+		now = p.Clock.Now
+	}
+	sess := newSessions(p.Config.HTTP.SessionTimeout, now)
 	title := p.Config.Server.Title
 	s := mcp.NewServer(&mcp.Implementation{Name: p.Config.Server.Name, Title: title, Version: p.Info.Version}, opts)
 

@@ -336,6 +336,9 @@ func newInputCodec[In any]() (*inputCodec[In], error) {
 	if schema.Type != "object" {
 		return nil, fmt.Errorf("input type %v is not a struct", reflect.TypeFor[In]())
 	}
+	if err := applyEnums[In](schema); err != nil {
+		return nil, err
+	}
 	resolved, err := schema.Resolve(&jsonschema.ResolveOptions{ValidateDefaults: true})
 	if err != nil {
 		return nil, err

@@ -5,11 +5,12 @@ import (
 
 	"go.uber.org/fx"
 
-	"github.com/mcpfleet/mcpfleet/pkg/core/cache"
-	"github.com/mcpfleet/mcpfleet/pkg/core/config"
-	"github.com/mcpfleet/mcpfleet/pkg/core/health"
 	"github.com/mcpfleet/mcpfleet/pkg/core/upstream"
 )
+
+// UpstreamModule provides [*Upstreams] to the servers that call upstream
+// APIs; core.Module does not bundle it.
+var UpstreamModule = fx.Module("core.upstream", fx.Provide(newUpstreams))
 
 // Upstreams builds the HTTP clients a domain server calls its upstream APIs
 // with, instrumented with the server's telemetry and closed on shutdown.
@@ -41,23 +42,4 @@ type upstreamsParams struct {
 
 func newUpstreams(p upstreamsParams) *Upstreams {
 	return &Upstreams{lc: p.Lifecycle, deps: upstream.Deps{Tracers: p.Telemetry.Tracers, Meters: p.Telemetry.Meters, Logger: p.Logger, Clock: p.Clock}}
-}
-
-type cacheResult struct {
-	fx.Out
-	Cache cache.Cache
-	Check health.Check `group:"mcpfleet.health"`
-}
-
-// newCache builds the configured cache and its readiness check. Keys are
-// prefixed with the server name so servers sharing one Redis never collide.
-func newCache(lc fx.Lifecycle, cfg config.Config, tel Telemetry) (cacheResult, error) {
-	c := cfg.Cache
-	c.KeyPrefix += cfg.Server.Name + ":"
-	b, err := cache.New(c, cache.Options{Name: cfg.Server.Name, Meters: tel.Meters})
-	if err != nil {
-		return cacheResult{}, err
-	}
-	lc.Append(fx.StopHook(b.Close))
-	return cacheResult{Cache: b, Check: cache.HealthCheck(b)}, nil
 }

@@ -5,9 +5,9 @@
 // never through the otel globals:
 //
 //   - a tracer and a meter provider ([Providers]), exported where the OTEL_*
-//     environment says (OTLP over http/protobuf with package otlp, OTLP
-//     over gRPC in builds with -tags otlpgrpc, or the console; nothing by
-//     default), and offered to core as trace.TracerProvider and
+//     environment says (the official OTLP exporters over http/protobuf or
+//     gRPC, or the console; nothing by default), and offered to core as
+//     trace.TracerProvider and
 //     metric.MeterProvider;
 //   - MCP receiving middleware ([Instrumentation]) that opens one SERVER span
 //     per request and records mcp.server.operation.duration, as the

@@ -431,15 +431,16 @@ func TestModuleUnreachableCollector(t *testing.T) {
 					t.Errorf("no flush warning in logs:\n%s", ts.Logs())
 				}
 			})
-			ts = startServer(t, serverOptions{
-				yaml: "observability:\n  shutdown_timeout: 300ms\n",
-				env: map[string]string{
-					"OTEL_TRACES_EXPORTER":        "otlp",
-					"OTEL_METRICS_EXPORTER":       "otlp",
-					"OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
-					"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + silentListener(t),
-				},
-			})
+			env := map[string]string{
+				"OTEL_TRACES_EXPORTER":        "otlp",
+				"OTEL_METRICS_EXPORTER":       "otlp",
+				"OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+				"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + silentListener(t),
+			}
+			for k, v := range env {
+				t.Setenv(k, v) // where the exporters read it
+			}
+			ts = startServer(t, serverOptions{yaml: "observability:\n  shutdown_timeout: 300ms\n", env: env})
 			callTool(t, ts.Connect(t, nil), &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"}})
 		})
 	}

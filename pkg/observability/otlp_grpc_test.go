@@ -1,5 +1,3 @@
-//go:build otlpgrpc
-
 package observability_test
 
 import (
@@ -14,7 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
-// otlpProtocols are the OTLP protocols this build exports over.
+// otlpProtocols are the OTLP protocols the module exports over.
 var otlpProtocols = []string{"grpc", "http/protobuf"}
 
 // grpcReceiver is an OTLP/gRPC receiver built on the official service
@@ -63,8 +61,8 @@ func (m metricsService) Export(_ context.Context, req *colmetricpb.ExportMetrics
 	return &colmetricpb.ExportMetricsServiceResponse{}, nil
 }
 
-// With -tags otlpgrpc, the official gRPC exporters send both signals, with
-// the settings read through the module's lookup.
+// OTEL_EXPORTER_OTLP_PROTOCOL=grpc selects the official gRPC exporters,
+// which send both signals with the settings they read from the environment.
 func TestModuleOTLPGRPC(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -12,13 +12,18 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-
-	"github.com/mcpfleet/mcpfleet/pkg/observability/otlp/otlptest"
 )
 
-// callEcho makes one echo call on a server built with env.
+// callEcho makes one echo call on a server built with env. The exporters
+// read OTEL_EXPORTER_OTLP_* and the resource variables from the process
+// environment, so env is set there (t.Setenv: these tests are not parallel);
+// the module reads the exporter selection through core's lookup, which in
+// coretest sees only the map.
 func callEcho(t *testing.T, env map[string]string) *testServer {
 	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
 	ts := startServer(t, serverOptions{env: env})
 	callTool(t, ts.Connect(t, nil), &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"}})
 	return ts
@@ -49,11 +54,12 @@ func attr(kvs []*commonpb.KeyValue, key string) string {
 	return ""
 }
 
-// The default build's OTLP/HTTP exporter end to end: the span of an MCP
-// call arrives at a receiver, decodes with the official types, and carries
-// what the in-process exporter saw.
+// The official OTLP/HTTP exporter end to end, configured only by the
+// standard variables: the span of an MCP call arrives at a receiver,
+// decodes with the official types, and carries what the in-process exporter
+// saw.
 func TestModuleOTLPTraces(t *testing.T) {
-	rcv := otlptest.NewReceiver(t, nil)
+	rcv := newOTLPReceiver(t)
 	ts := callEcho(t, map[string]string{
 		"OTEL_TRACES_EXPORTER":        "otlp",
 		"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
@@ -106,7 +112,7 @@ func TestModuleOTLPTraces(t *testing.T) {
 }
 
 func TestModuleOTLPMetrics(t *testing.T) {
-	rcv := otlptest.NewReceiver(t, nil)
+	rcv := newOTLPReceiver(t)
 	callAndStop(t, map[string]string{
 		"OTEL_METRICS_EXPORTER": "otlp",
 		// A signal endpoint is used as is.
@@ -143,7 +149,7 @@ func TestModuleOTLPMetrics(t *testing.T) {
 // OTEL_EXPORTER_OTLP_CERTIFICATE adds the receiver's certificate to the
 // trusted roots for an https endpoint.
 func TestModuleOTLPOverTLS(t *testing.T) {
-	rcv := otlptest.NewTLSReceiver(t, nil, nil)
+	rcv := newTLSOTLPReceiver(t)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rcv.Certificate.Raw}), 0o600); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
@@ -21,8 +25,6 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-
-	"github.com/mcpfleet/mcpfleet/pkg/observability/otlp"
 )
 
 // Settings are the inputs of [NewProviders].
@@ -33,7 +35,10 @@ type Settings struct {
 	ServerName string
 	// Version is the service.version resource attribute.
 	Version string
-	// Lookup reads the OTEL_* environment; nil means os.LookupEnv.
+	// Lookup reads the exporter selection (OTEL_TRACES_EXPORTER,
+	// OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_*PROTOCOL); nil means
+	// os.LookupEnv. The exporters and the SDK read every other OTEL_*
+	// variable from the process environment themselves.
 	Lookup LookupEnv
 	// Console is where the console exporters write; nil means os.Stderr.
 	// Never stdout: over stdio that is the protocol stream.
@@ -82,7 +87,7 @@ func NewProviders(s Settings) (*Providers, error) {
 	if console == nil {
 		console = os.Stderr
 	}
-	res, err := newResource(cfg, env, s)
+	res, err := newResource(cfg, s)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +111,7 @@ func NewProviders(s Settings) (*Providers, error) {
 		}
 	}
 	for _, name := range env.traces {
-		exp, err := newSpanExporter(name, env.tracesOTLP, console)
+		exp, err := newSpanExporter(name, env.tracesProtocol, console)
 		if err != nil {
 			cleanup()
 			return nil, err
@@ -117,7 +122,7 @@ func NewProviders(s Settings) (*Providers, error) {
 		processors = append(processors, sdktrace.NewBatchSpanProcessor(exp, sdktrace.WithExportTimeout(cfg.ShutdownTimeout)))
 	}
 	for _, name := range env.metrics {
-		exp, err := newMetricExporter(name, env.metricsOTLP, console)
+		exp, err := newMetricExporter(name, env.metricsProtocol, console)
 		if err != nil {
 			cleanup()
 			return nil, err
@@ -158,34 +163,32 @@ func NewProviders(s Settings) (*Providers, error) {
 }
 
 // newResource describes the service. Precedence for service.name:
-// OTEL_SERVICE_NAME, service.name in OTEL_RESOURCE_ATTRIBUTES,
+// OTEL_SERVICE_NAME, service.name in OTEL_RESOURCE_ATTRIBUTES (both read by
+// the SDK's environment detector, which runs last and so wins),
 // observability.service_name, server.name.
-func newResource(cfg Config, env exportEnv, s Settings) (*resource.Resource, error) {
-	name := env.serviceName
-	if name == "" {
-		name = cfg.ServiceName
-	}
+func newResource(cfg Config, s Settings) (*resource.Resource, error) {
+	name := cfg.ServiceName
 	if name == "" {
 		name = s.ServerName
 	}
 	if name == "" {
 		name = "mcpfleet"
 	}
-	attrs := append([]attribute.KeyValue(nil), env.resource...)
-	attrs = append(attrs, attribute.String("service.name", name))
+	attrs := []attribute.KeyValue{attribute.String("service.name", name)}
 	if s.Version != "" {
 		attrs = append(attrs, attribute.String("service.version", s.Version))
 	}
-	// resource.New rather than resource.Default: the default detectors read
-	// the process environment directly, bypassing Lookup.
-	res, err := resource.New(context.Background(), resource.WithTelemetrySDK(), resource.WithAttributes(attrs...))
+	res, err := resource.New(context.Background(), resource.WithTelemetrySDK(), resource.WithAttributes(attrs...), resource.WithFromEnv())
 	if err != nil {
-		return nil, fmt.Errorf("telemetry resource: %w", err)
+		return nil, fmt.Errorf("telemetry resource (OTEL_RESOURCE_ATTRIBUTES): %w", err)
 	}
 	return res, nil
 }
 
-func newSpanExporter(name string, t otlpTarget, console io.Writer) (sdktrace.SpanExporter, error) {
+// newSpanExporter builds one span exporter. The official OTLP exporters
+// read OTEL_EXPORTER_OTLP_* (and the _TRACES_ variants) from the process
+// environment themselves.
+func newSpanExporter(name, protocol string, console io.Writer) (sdktrace.SpanExporter, error) {
 	var (
 		exp sdktrace.SpanExporter
 		err error
@@ -193,10 +196,10 @@ func newSpanExporter(name string, t otlpTarget, console io.Writer) (sdktrace.Spa
 	switch {
 	case name == ExporterConsole:
 		exp, err = stdouttrace.New(stdouttrace.WithWriter(console))
-	case t.protocol == ProtocolGRPC:
-		exp, err = newGRPCSpanExporter(t)
+	case protocol == ProtocolGRPC:
+		exp, err = otlptracegrpc.New(context.Background())
 	default:
-		exp, err = otlp.NewSpanExporter(t.httpConfig())
+		exp, err = otlptracehttp.New(context.Background())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s span exporter: %w", name, err)
@@ -204,7 +207,10 @@ func newSpanExporter(name string, t otlpTarget, console io.Writer) (sdktrace.Spa
 	return exp, nil
 }
 
-func newMetricExporter(name string, t otlpTarget, console io.Writer) (sdkmetric.Exporter, error) {
+// newMetricExporter is newSpanExporter for metrics. The OTLP exporters also
+// read OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE and
+// OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION.
+func newMetricExporter(name, protocol string, console io.Writer) (sdkmetric.Exporter, error) {
 	var (
 		exp sdkmetric.Exporter
 		err error
@@ -212,10 +218,10 @@ func newMetricExporter(name string, t otlpTarget, console io.Writer) (sdkmetric.
 	switch {
 	case name == ExporterConsole:
 		exp, err = stdoutmetric.New(stdoutmetric.WithWriter(console))
-	case t.protocol == ProtocolGRPC:
-		exp, err = newGRPCMetricExporter(t)
+	case protocol == ProtocolGRPC:
+		exp, err = otlpmetricgrpc.New(context.Background())
 	default:
-		exp, err = otlp.NewMetricExporter(t.httpConfig(), t.metric)
+		exp, err = otlpmetrichttp.New(context.Background())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s metric exporter: %w", name, err)

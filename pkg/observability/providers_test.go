@@ -186,11 +186,15 @@ func TestServiceResource(t *testing.T) {
 		{"service name env", "crm-eu", map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.name=crm-attrs", "OTEL_SERVICE_NAME": "crm-env"}, "crm-env"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The SDK's resource detector reads the process environment.
+			for _, k := range []string{"OTEL_RESOURCE_ATTRIBUTES", "OTEL_SERVICE_NAME"} {
+				t.Setenv(k, tc.env[k])
+			}
 			cfg := observability.NewDefaultConfig()
 			cfg.ServiceName = tc.serviceName
 			reader := sdkmetric.NewManualReader()
 			newProviders(t, observability.Settings{
-				Config: cfg, ServerName: "crm", Version: "1.2.3", Lookup: lookup(tc.env),
+				Config: cfg, ServerName: "crm", Version: "1.2.3",
 				MetricReaders: []sdkmetric.Reader{reader},
 			})
 			var rm metricdata.ResourceMetrics
@@ -270,4 +274,15 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// The SDK's environment detector reads OTEL_RESOURCE_ATTRIBUTES; a list it
+// cannot parse fails the build of the providers rather than dropping
+// attributes silently.
+func TestMalformedResourceAttributes(t *testing.T) {
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "team")
+	_, err := observability.NewProviders(observability.Settings{Config: observability.NewDefaultConfig(), ServerName: "crm"})
+	if err == nil || !strings.Contains(err.Error(), "OTEL_RESOURCE_ATTRIBUTES") {
+		t.Fatalf("NewProviders = %v, want an OTEL_RESOURCE_ATTRIBUTES error", err)
+	}
 }

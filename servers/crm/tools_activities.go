@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
@@ -38,9 +37,6 @@ func newLogActivity(s *Service) *core.ToolDef {
 		Classification: core.Internal, Permissions: core.NoPermissions,
 	}, func(ctx context.Context, _ *core.Call, in LogActivityIn) (WriteOut[ActivityView], error) {
 		var f fieldSet
-		if !slices.Contains(activityKinds, in.Kind) {
-			f.fail(fmt.Errorf("kind %q is not one of %s", in.Kind, joinQuoted(activityKinds)))
-		}
 		f.set("kind", in.Kind)
 		if in.Subject == "" {
 			f.fail(errors.New("subject is required"))
@@ -179,9 +175,6 @@ func newListTasks(s *Service) *core.ToolDef {
 		if status == "" {
 			status = "open"
 		}
-		if status != "open" && status != "overdue" {
-			return ListTasksOut{}, fmt.Errorf("status %q is not open or overdue", in.Status)
-		}
 		limit, err := pageLimit(in.Limit)
 		if err != nil {
 			return ListTasksOut{}, err
@@ -211,4 +204,12 @@ func newListTasks(s *Service) *core.ToolDef {
 		}
 		return out, nil
 	})
+}
+
+// Enums lists the values core accepts for LogActivityIn's kind.
+func (LogActivityIn) Enums() map[string][]string { return map[string][]string{"kind": activityKinds} }
+
+// Enums lists the values core accepts for ListTasksIn's status.
+func (ListTasksIn) Enums() map[string][]string {
+	return map[string][]string{"status": {"open", "overdue"}}
 }

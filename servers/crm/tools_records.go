@@ -3,23 +3,27 @@ package crm
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
-func parseKind(t string, allowed ...store.Kind) (store.Kind, error) {
-	k := store.Kind(t)
-	if slices.Contains(allowed, k) {
-		return k, nil
-	}
-	names := make([]string, len(allowed))
-	for i, a := range allowed {
-		names[i] = string(a)
-	}
-	return "", fmt.Errorf("type %q is not one of %s", t, joinQuoted(names))
+// recordTypes and deletableTypes are the values of the type arguments.
+var (
+	recordTypes    = []string{string(store.Contacts), string(store.Companies), string(store.Deals), string(store.Activities), string(store.Owners)}
+	deletableTypes = []string{string(store.Contacts), string(store.Companies), string(store.Deals), string(store.Activities)}
+)
+
+// Enums lists the values core accepts for SearchIn's enumerated properties.
+func (SearchIn) Enums() map[string][]string {
+	return map[string][]string{"type": recordTypes, "status": {"open", "won", "lost"}, "activity_kind": activityKinds}
 }
+
+// Enums lists the values core accepts for GetRecordIn's type.
+func (GetRecordIn) Enums() map[string][]string { return map[string][]string{"type": recordTypes} }
+
+// Enums lists the values core accepts for DeleteIn's type.
+func (DeleteIn) Enums() map[string][]string { return map[string][]string{"type": deletableTypes} }
 
 // SearchIn are the arguments of search_records.
 type SearchIn struct {
@@ -63,10 +67,7 @@ func newSearchRecords(s *Service) *core.ToolDef {
 }
 
 func (s *Service) search(ctx context.Context, _ *core.Call, in SearchIn) (SearchOut, error) {
-	kind, err := parseKind(in.Type, store.Owners, store.Companies, store.Contacts, store.Deals, store.Activities)
-	if err != nil {
-		return SearchOut{}, err
-	}
+	kind := store.Kind(in.Type) // core validated it against the enum
 	if err := checkText("query", in.Query, 500, false); err != nil {
 		return SearchOut{}, err
 	}
@@ -87,12 +88,6 @@ func (s *Service) search(ctx context.Context, _ *core.Call, in SearchIn) (Search
 		if f.set && !store.FilterApplies(kind, f.name) {
 			return SearchOut{}, fmt.Errorf("filter %s does not apply to %s; remove it", f.name, kind)
 		}
-	}
-	if in.Status != "" && !slices.Contains([]string{"open", "won", "lost"}, in.Status) {
-		return SearchOut{}, fmt.Errorf("status %q is not open, won or lost", in.Status)
-	}
-	if in.ActivityKind != "" && !slices.Contains(activityKinds, in.ActivityKind) {
-		return SearchOut{}, fmt.Errorf("activity_kind %q is not one of %s", in.ActivityKind, joinQuoted(activityKinds))
 	}
 	if err := checkText("pipeline", in.Pipeline, maxName, false); err != nil {
 		return SearchOut{}, err
@@ -200,10 +195,7 @@ func newGetRecord(s *Service) *core.ToolDef {
 		Toolset: toolsetRecords, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.No,
 		Classification: core.Confidential, Permissions: core.NoPermissions,
 	}, func(ctx context.Context, _ *core.Call, in GetRecordIn) (RecordOut, error) {
-		kind, err := parseKind(in.Type, store.Owners, store.Companies, store.Contacts, store.Deals, store.Activities)
-		if err != nil {
-			return RecordOut{}, err
-		}
+		kind := store.Kind(in.Type) // core validated it against the enum
 		if err := checkID("id", in.ID); err != nil {
 			return RecordOut{}, err
 		}
@@ -313,10 +305,7 @@ func newDeleteRecord(s *Service) *core.ToolDef {
 		Toolset: toolsetRecords, Effect: core.Destructive, Idempotent: core.Yes, OpenWorld: core.No,
 		Classification: core.Internal, Permissions: core.NoPermissions,
 	}, func(ctx context.Context, _ *core.Call, in DeleteIn) (DeleteOut, error) {
-		kind, err := parseKind(in.Type, store.Companies, store.Contacts, store.Deals, store.Activities)
-		if err != nil {
-			return DeleteOut{}, err
-		}
+		kind := store.Kind(in.Type) // core validated it against the enum
 		if err := checkID("id", in.ID); err != nil {
 			return DeleteOut{}, err
 		}

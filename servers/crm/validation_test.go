@@ -59,7 +59,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"move_deal_stage", obj{"id": dl.Record.ID, "expected_version": 1, "stage": "'; DROP TABLE deals; --"}, "unknown stage"},
 			{"log_activity", obj{"kind": "note", "subject": strings.Repeat("s", 501), "company_id": co.Record.ID}, "the limit is 500"},
 			{"log_activity", obj{"kind": "note", "subject": "x", "body": strings.Repeat("b", 20001), "company_id": co.Record.ID}, "the limit is 20000"},
-			{"delete_record", obj{"type": "owners", "id": 1}, "is not one of"},
+			{"delete_record", obj{"type": "owners", "id": 1}, "enum: owners does not equal any of"},
 			{"delete_record", obj{"type": "deals", "id": dl.Record.ID, "expected_version": 9}, "conflict"},
 		}
 		for _, c := range cases {

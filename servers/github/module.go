@@ -52,6 +52,10 @@ var DefaultConfig []byte
 // supply an upstream.Clock to the graph: core's upstream clients wait by
 // it, and the module's cache and readiness read the time from it.
 var Module = fx.Module("github",
+	// What the server uses of core beyond its kernel: the ETag cache and
+	// the upstream client factory.
+	core.CacheModule,
+	core.UpstreamModule,
 	fx.Provide(newConfig, newService),
 	core.AsToolset(core.Toolset{Name: toolsetContext, Description: "Who the connection is: the authenticated identity, teams and their members", Default: true}),
 	core.AsToolset(core.Toolset{Name: toolsetRepos, Description: "Repositories: contents, trees, branches, tags, releases, commits, search; create branches, write and push files", Default: true}),

@@ -6,16 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v66/github"
-	"github.com/google/jsonschema-go/jsonschema"
 	sjson "github.com/segmentio/encoding/json"
 	"go.opentelemetry.io/otel/metric"
 
@@ -190,10 +187,11 @@ func requireUnrestricted(c *Conn, what string) error {
 
 // tool builds a tool whose input names its scope. Access is checked, with
 // the write rule taken from the spec's effect, before h runs; GitHub's
-// errors come back as messages the model can act on.
-func tool[In scoped, Out any](s *Service, spec core.ToolSpec, enums map[string][]string, h func(ctx context.Context, c *Conn, in In) (Out, error)) *core.ToolDef {
+// errors come back as messages the model can act on. Enumerated inputs
+// declare their values with an Enums method (core.Enumerated).
+func tool[In scoped, Out any](s *Service, spec core.ToolSpec, h func(ctx context.Context, c *Conn, in In) (Out, error)) *core.ToolDef {
 	write := spec.Effect != core.ReadOnly
-	return newTool(spec, enums, func(ctx context.Context, _ *core.Call, in In) (Out, error) {
+	return core.NewTool(spec, func(ctx context.Context, _ *core.Call, in In) (Out, error) {
 		var zero Out
 		c, err := s.access(in.scope(), write)
 		if err != nil {
@@ -205,33 +203,6 @@ func tool[In scoped, Out any](s *Service, spec core.ToolSpec, enums map[string][
 		}
 		return out, nil
 	})
-}
-
-// newTool is core.NewTool with enum constraints on string properties
-// (and on the items of string-list properties), which struct tags cannot
-// express. Enums tell the model the valid values and are validated before
-// the handler runs.
-func newTool[In, Out any](spec core.ToolSpec, enums map[string][]string, h core.ToolHandler[In, Out]) *core.ToolDef {
-	if len(enums) == 0 {
-		return core.NewTool(spec, h)
-	}
-	schema, err := jsonschema.For[In](nil)
-	if err != nil {
-		return core.NewTool(spec, h) // reports the same inference error
-	}
-	for _, prop := range slices.Sorted(maps.Keys(enums)) {
-		p := schema.Properties[prop]
-		if p == nil {
-			panic(fmt.Sprintf("github: tool %s: enum for unknown property %q", spec.Name, prop))
-		}
-		if p.Items != nil {
-			p = p.Items
-		}
-		for _, v := range enums[prop] {
-			p.Enum = append(p.Enum, v)
-		}
-	}
-	return core.NewToolWithInputSchema(spec, schema, h)
 }
 
 // getJSON GETs an API path and decodes the answer into v. go-github

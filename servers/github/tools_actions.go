@@ -30,6 +30,11 @@ type ActionsIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for ActionsIn's enumerated properties.
+func (ActionsIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"workflows", "runs", "run", "jobs", "job_logs"}}
+}
+
 // Workflow is a workflow definition.
 type Workflow struct {
 	ID    int64  `json:"id"`
@@ -97,7 +102,7 @@ func newGetActions(s *Service) *core.ToolDef {
 			"Logs come bounded: error lines and the failed step's section first, then the last lines.",
 		Toolset: toolsetActions, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"actions:read"},
-	}, map[string][]string{"method": {"workflows", "runs", "run", "jobs", "job_logs"}}, func(ctx context.Context, c *Conn, in ActionsIn) (ActionsOut, error) {
+	}, func(ctx context.Context, c *Conn, in ActionsIn) (ActionsOut, error) {
 		opts, err := in.options()
 		if err != nil {
 			return ActionsOut{}, err
@@ -381,6 +386,11 @@ type TriggerIn struct {
 	RunID    int64             `json:"run_id,omitempty" jsonschema:"rerun, rerun_failed: the run"`
 }
 
+// Enums lists the values core accepts for TriggerIn's enumerated properties.
+func (TriggerIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"dispatch", "rerun", "rerun_failed"}}
+}
+
 // Done confirms an action with no object to return.
 type Done struct {
 	Done    bool   `json:"done"`
@@ -395,7 +405,7 @@ func newTriggerWorkflow(s *Service) *core.ToolDef {
 			"(all jobs, or only the failed ones). Follow progress with get_actions.",
 		Toolset: toolsetActions, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"actions:write"},
-	}, map[string][]string{"method": {"dispatch", "rerun", "rerun_failed"}}, func(ctx context.Context, c *Conn, in TriggerIn) (Done, error) {
+	}, func(ctx context.Context, c *Conn, in TriggerIn) (Done, error) {
 		switch in.Method {
 		case "dispatch":
 			if in.Workflow == "" || in.Ref == "" {

@@ -35,7 +35,7 @@ func newGetMe(s *Service) *core.ToolDef {
 			"with the connection's allowlist and read-only flag. Call it first to learn your login.",
 		Toolset: toolsetContext, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: core.NoPermissions,
-	}, nil, func(ctx context.Context, c *Conn, in ConnArg) (MeOut, error) {
+	}, func(ctx context.Context, c *Conn, in ConnArg) (MeOut, error) {
 		out := MeOut{Connection: c.Name, Auth: c.auth, ReadOnly: c.readOnly, Allow: c.allowRaw}
 		if c.auth == authApp {
 			// An installation token has no user; /user answers 403.
@@ -77,6 +77,11 @@ type TeamsIn struct {
 	Connection string `json:"connection,omitempty" jsonschema:"connection name; the default one when empty"`
 }
 
+// Enums lists the values core accepts for TeamsIn's enumerated properties.
+func (TeamsIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"teams", "members"}}
+}
+
 func (in TeamsIn) scope() scope { return scope{conn: in.Connection, owner: in.Org} }
 
 // Team is a team.
@@ -110,7 +115,7 @@ func newGetTeams(s *Service) *core.ToolDef {
 			"or with method members the members of one team.",
 		Toolset: toolsetContext, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"members:read"},
-	}, map[string][]string{"method": {"teams", "members"}}, func(ctx context.Context, c *Conn, in TeamsIn) (TeamsOut, error) {
+	}, func(ctx context.Context, c *Conn, in TeamsIn) (TeamsOut, error) {
 		opts, err := in.options()
 		if err != nil {
 			return TeamsOut{}, err

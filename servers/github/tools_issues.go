@@ -25,6 +25,11 @@ type ListIssuesIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for ListIssuesIn's enumerated properties.
+func (ListIssuesIn) Enums() map[string][]string {
+	return map[string][]string{"state": {"open", "closed", "all"}, "sort": {"created", "updated", "comments"}, "direction": {"asc", "desc"}}
+}
+
 // IssuesOut is a page of issues.
 type IssuesOut struct {
 	Notice     string         `json:"notice"`
@@ -40,32 +45,31 @@ func newListIssues(s *Service) *core.ToolDef {
 			"Use search with kind issues for text search across repositories.",
 		Toolset: toolsetIssues, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"issues:read"},
-	}, map[string][]string{"state": {"open", "closed", "all"}, "sort": {"created", "updated", "comments"}, "direction": {"asc", "desc"}},
-		func(ctx context.Context, c *Conn, in ListIssuesIn) (IssuesOut, error) {
-			opts, err := in.options()
-			if err != nil {
-				return IssuesOut{}, err
-			}
-			since, err := parseTime("since", in.Since)
-			if err != nil {
-				return IssuesOut{}, err
-			}
-			issues, resp, err := c.client.Issues.ListByRepo(ctx, in.Owner, in.Repo, &gh.IssueListByRepoOptions{
-				State: in.State, Labels: in.Labels, Assignee: in.Assignee, Creator: in.Creator, Mentioned: in.Mentioned,
-				Since: since, Sort: in.Sort, Direction: in.Direction, ListOptions: opts,
-			})
-			if err != nil {
-				return IssuesOut{}, err
-			}
-			out := IssuesOut{Notice: UntrustedNotice, Issues: []IssueSummary{}, NextCursor: next(resp)}
-			for _, i := range issues {
-				if i.IsPullRequest() {
-					continue // GitHub lists pull requests as issues too
-				}
-				out.Issues = append(out.Issues, issueSummary(i, false))
-			}
-			return out, nil
+	}, func(ctx context.Context, c *Conn, in ListIssuesIn) (IssuesOut, error) {
+		opts, err := in.options()
+		if err != nil {
+			return IssuesOut{}, err
+		}
+		since, err := parseTime("since", in.Since)
+		if err != nil {
+			return IssuesOut{}, err
+		}
+		issues, resp, err := c.client.Issues.ListByRepo(ctx, in.Owner, in.Repo, &gh.IssueListByRepoOptions{
+			State: in.State, Labels: in.Labels, Assignee: in.Assignee, Creator: in.Creator, Mentioned: in.Mentioned,
+			Since: since, Sort: in.Sort, Direction: in.Direction, ListOptions: opts,
 		})
+		if err != nil {
+			return IssuesOut{}, err
+		}
+		out := IssuesOut{Notice: UntrustedNotice, Issues: []IssueSummary{}, NextCursor: next(resp)}
+		for _, i := range issues {
+			if i.IsPullRequest() {
+				continue // GitHub lists pull requests as issues too
+			}
+			out.Issues = append(out.Issues, issueSummary(i, false))
+		}
+		return out, nil
+	})
 }
 
 // IssueIn reads an issue.
@@ -74,6 +78,11 @@ type IssueIn struct {
 	Number int    `json:"number" jsonschema:"issue number"`
 	Method string `json:"method,omitempty" jsonschema:"details (default): the issue and its first comments; comments: a page of comments; sub_issues: its sub-issues"`
 	Page
+}
+
+// Enums lists the values core accepts for IssueIn's enumerated properties.
+func (IssueIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"details", "comments", "sub_issues"}}
 }
 
 // IssueOut is an issue, a page of its comments or its sub-issues.
@@ -93,7 +102,7 @@ func newGetIssue(s *Service) *core.ToolDef {
 			"with the cursor) or its sub-issues (method sub_issues). Also works for a pull request's conversation.",
 		Toolset: toolsetIssues, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"issues:read"},
-	}, map[string][]string{"method": {"details", "comments", "sub_issues"}}, func(ctx context.Context, c *Conn, in IssueIn) (IssueOut, error) {
+	}, func(ctx context.Context, c *Conn, in IssueIn) (IssueOut, error) {
 		if in.Number <= 0 {
 			return IssueOut{}, errors.New("number must be a positive issue number")
 		}
@@ -161,7 +170,7 @@ func newCreateIssue(s *Service) *core.ToolDef {
 		Description: "Opens an issue with a title, body, labels, assignees and milestone.",
 		Toolset:     toolsetIssues, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"issues:write"},
-	}, nil, func(ctx context.Context, c *Conn, in CreateIssueIn) (Ref, error) {
+	}, func(ctx context.Context, c *Conn, in CreateIssueIn) (Ref, error) {
 		req := &gh.IssueRequest{Title: gh.String(in.Title)}
 		if in.Labels != nil {
 			req.Labels = &in.Labels
@@ -196,6 +205,11 @@ type UpdateIssueIn struct {
 	Milestone   int      `json:"milestone,omitempty" jsonschema:"milestone number"`
 }
 
+// Enums lists the values core accepts for UpdateIssueIn's enumerated properties.
+func (UpdateIssueIn) Enums() map[string][]string {
+	return map[string][]string{"state": {"open", "closed"}, "state_reason": {"completed", "not_planned", "reopened"}}
+}
+
 func newUpdateIssue(s *Service) *core.ToolDef {
 	return tool(s, core.ToolSpec{
 		Name:  "update_issue",
@@ -204,40 +218,39 @@ func newUpdateIssue(s *Service) *core.ToolDef {
 			"Labels and assignees replace the current sets; GitHub keeps the edit history.",
 		Toolset: toolsetIssues, Effect: core.Additive, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"issues:write"},
-	}, map[string][]string{"state": {"open", "closed"}, "state_reason": {"completed", "not_planned", "reopened"}},
-		func(ctx context.Context, c *Conn, in UpdateIssueIn) (Ref, error) {
-			if in.Number <= 0 {
-				return Ref{}, errors.New("number must be a positive issue number")
+	}, func(ctx context.Context, c *Conn, in UpdateIssueIn) (Ref, error) {
+		if in.Number <= 0 {
+			return Ref{}, errors.New("number must be a positive issue number")
+		}
+		req := &gh.IssueRequest{}
+		changed := false
+		set := func(dst **string, v string) {
+			if v != "" {
+				*dst, changed = gh.String(v), true
 			}
-			req := &gh.IssueRequest{}
-			changed := false
-			set := func(dst **string, v string) {
-				if v != "" {
-					*dst, changed = gh.String(v), true
-				}
-			}
-			set(&req.Title, in.Title)
-			set(&req.Body, in.Body)
-			set(&req.State, in.State)
-			set(&req.StateReason, in.StateReason)
-			if in.Labels != nil {
-				req.Labels, changed = &in.Labels, true
-			}
-			if in.Assignees != nil {
-				req.Assignees, changed = &in.Assignees, true
-			}
-			if in.Milestone > 0 {
-				req.Milestone, changed = gh.Int(in.Milestone), true
-			}
-			if !changed {
-				return Ref{}, errors.New("nothing to change: give at least one of title, body, state, state_reason, labels, assignees, milestone")
-			}
-			i, _, err := c.client.Issues.Edit(ctx, in.Owner, in.Repo, in.Number, req)
-			if err != nil {
-				return Ref{}, err
-			}
-			return Ref{Number: i.GetNumber(), State: i.GetState(), URL: i.GetHTMLURL()}, nil
-		})
+		}
+		set(&req.Title, in.Title)
+		set(&req.Body, in.Body)
+		set(&req.State, in.State)
+		set(&req.StateReason, in.StateReason)
+		if in.Labels != nil {
+			req.Labels, changed = &in.Labels, true
+		}
+		if in.Assignees != nil {
+			req.Assignees, changed = &in.Assignees, true
+		}
+		if in.Milestone > 0 {
+			req.Milestone, changed = gh.Int(in.Milestone), true
+		}
+		if !changed {
+			return Ref{}, errors.New("nothing to change: give at least one of title, body, state, state_reason, labels, assignees, milestone")
+		}
+		i, _, err := c.client.Issues.Edit(ctx, in.Owner, in.Repo, in.Number, req)
+		if err != nil {
+			return Ref{}, err
+		}
+		return Ref{Number: i.GetNumber(), State: i.GetState(), URL: i.GetHTMLURL()}, nil
+	})
 }
 
 // CommentIn comments on an issue or pull request.
@@ -254,7 +267,7 @@ func newAddIssueComment(s *Service) *core.ToolDef {
 		Description: "Adds a comment to the conversation of an issue or pull request.",
 		Toolset:     toolsetIssues, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"issues:write"},
-	}, nil, func(ctx context.Context, c *Conn, in CommentIn) (Ref, error) {
+	}, func(ctx context.Context, c *Conn, in CommentIn) (Ref, error) {
 		if in.Number <= 0 || strings.TrimSpace(in.Body) == "" {
 			return Ref{}, errors.New("number and a non-empty body are required")
 		}
@@ -274,6 +287,11 @@ type SubIssueIn struct {
 	Method   string `json:"method" jsonschema:"add or remove"`
 }
 
+// Enums lists the values core accepts for SubIssueIn's enumerated properties.
+func (SubIssueIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"add", "remove"}}
+}
+
 func newManageSubIssue(s *Service) *core.ToolDef {
 	return tool(s, core.ToolSpec{
 		Name:  "manage_sub_issue",
@@ -282,7 +300,7 @@ func newManageSubIssue(s *Service) *core.ToolDef {
 			"Removing only unlinks: both issues stay.",
 		Toolset: toolsetIssues, Effect: core.Additive, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"issues:write"},
-	}, map[string][]string{"method": {"add", "remove"}}, func(ctx context.Context, c *Conn, in SubIssueIn) (Ref, error) {
+	}, func(ctx context.Context, c *Conn, in SubIssueIn) (Ref, error) {
 		if in.Number <= 0 || in.SubIssue <= 0 || in.Number == in.SubIssue {
 			return Ref{}, errors.New("number and sub_issue must be two different positive issue numbers")
 		}

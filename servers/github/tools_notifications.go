@@ -55,7 +55,7 @@ func newListNotifications(s *Service) *core.ToolDef {
 		Description: "Lists the connection's unread notifications (all with all), optionally for one repository, newest first.",
 		Toolset:     toolsetNotifications, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"notifications"},
-	}, nil, func(ctx context.Context, c *Conn, in NotificationsIn) (NotificationsOut, error) {
+	}, func(ctx context.Context, c *Conn, in NotificationsIn) (NotificationsOut, error) {
 		if (in.Owner == "") != (in.Repo == "") {
 			return NotificationsOut{}, errors.New("give owner and repo together, or neither")
 		}
@@ -129,7 +129,7 @@ func newMarkNotificationsRead(s *Service) *core.ToolDef {
 			"GitHub offers no way to mark them unread again.",
 		Toolset: toolsetNotifications, Effect: core.Destructive, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"notifications"},
-	}, nil, func(ctx context.Context, c *Conn, in MarkReadIn) (Done, error) {
+	}, func(ctx context.Context, c *Conn, in MarkReadIn) (Done, error) {
 		if (in.Owner == "") != (in.Repo == "") {
 			return Done{}, errors.New("give owner and repo together, or neither")
 		}

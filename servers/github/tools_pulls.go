@@ -23,6 +23,11 @@ type ListPullsIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for ListPullsIn's enumerated properties.
+func (ListPullsIn) Enums() map[string][]string {
+	return map[string][]string{"state": {"open", "closed", "all"}, "sort": {"created", "updated", "popularity", "long-running"}, "direction": {"asc", "desc"}}
+}
+
 // PullSummary is a pull request in a list.
 type PullSummary struct {
 	Number    int    `json:"number"`
@@ -50,29 +55,28 @@ func newListPullRequests(s *Service) *core.ToolDef {
 		Description: "Lists a repository's pull requests with filters, one page at a time. Use search with kind pull_requests for text search.",
 		Toolset:     toolsetPullRequests, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"pull_requests:read"},
-	}, map[string][]string{"state": {"open", "closed", "all"}, "sort": {"created", "updated", "popularity", "long-running"}, "direction": {"asc", "desc"}},
-		func(ctx context.Context, c *Conn, in ListPullsIn) (PullsOut, error) {
-			opts, err := in.options()
-			if err != nil {
-				return PullsOut{}, err
-			}
-			if err := checkRef("base", in.Base); err != nil {
-				return PullsOut{}, err
-			}
-			prs, resp, err := c.client.PullRequests.List(ctx, in.Owner, in.Repo, &gh.PullRequestListOptions{
-				State: in.State, Head: in.Head, Base: in.Base, Sort: in.Sort, Direction: in.Direction, ListOptions: opts,
-			})
-			if err != nil {
-				return PullsOut{}, err
-			}
-			out := PullsOut{Notice: UntrustedNotice, PullRequests: []PullSummary{}, NextCursor: next(resp)}
-			for _, pr := range prs {
-				out.PullRequests = append(out.PullRequests, PullSummary{Number: pr.GetNumber(), Title: untrusted.Line(pr.GetTitle()),
-					State: pr.GetState(), Draft: pr.GetDraft(), Author: login(pr.User), Head: pr.GetHead().GetLabel(),
-					Base: pr.GetBase().GetRef(), UpdatedAt: ts(pr.UpdatedAt), URL: pr.GetHTMLURL()})
-			}
-			return out, nil
+	}, func(ctx context.Context, c *Conn, in ListPullsIn) (PullsOut, error) {
+		opts, err := in.options()
+		if err != nil {
+			return PullsOut{}, err
+		}
+		if err := checkRef("base", in.Base); err != nil {
+			return PullsOut{}, err
+		}
+		prs, resp, err := c.client.PullRequests.List(ctx, in.Owner, in.Repo, &gh.PullRequestListOptions{
+			State: in.State, Head: in.Head, Base: in.Base, Sort: in.Sort, Direction: in.Direction, ListOptions: opts,
 		})
+		if err != nil {
+			return PullsOut{}, err
+		}
+		out := PullsOut{Notice: UntrustedNotice, PullRequests: []PullSummary{}, NextCursor: next(resp)}
+		for _, pr := range prs {
+			out.PullRequests = append(out.PullRequests, PullSummary{Number: pr.GetNumber(), Title: untrusted.Line(pr.GetTitle()),
+				State: pr.GetState(), Draft: pr.GetDraft(), Author: login(pr.User), Head: pr.GetHead().GetLabel(),
+				Base: pr.GetBase().GetRef(), UpdatedAt: ts(pr.UpdatedAt), URL: pr.GetHTMLURL()})
+		}
+		return out, nil
+	})
 }
 
 // PullIn reads one aspect of a pull request.
@@ -81,6 +85,11 @@ type PullIn struct {
 	Number int    `json:"number" jsonschema:"pull request number"`
 	Method string `json:"method,omitempty" jsonschema:"details (default), diff (unified, size-capped), files (paged, with patches), reviews, comments (review comments on lines), checks (CI status of the head commit)"`
 	Page
+}
+
+// Enums lists the values core accepts for PullIn's enumerated properties.
+func (PullIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"details", "diff", "files", "reviews", "comments", "checks"}}
 }
 
 // Pull is a pull request's details.
@@ -173,7 +182,7 @@ func newGetPullRequest(s *Service) *core.ToolDef {
 			"review comments or CI checks, chosen by method. Page files, reviews and comments with the cursor.",
 		Toolset: toolsetPullRequests, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"pull_requests:read"},
-	}, map[string][]string{"method": {"details", "diff", "files", "reviews", "comments", "checks"}}, func(ctx context.Context, c *Conn, in PullIn) (PullOut, error) {
+	}, func(ctx context.Context, c *Conn, in PullIn) (PullOut, error) {
 		if in.Number <= 0 {
 			return PullOut{}, errors.New("number must be a positive pull request number")
 		}
@@ -293,7 +302,7 @@ func newCreatePullRequest(s *Service) *core.ToolDef {
 		Description: "Opens a pull request from head into base, optionally as a draft.",
 		Toolset:     toolsetPullRequests, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"pull_requests:write"},
-	}, nil, func(ctx context.Context, c *Conn, in CreatePullIn) (Ref, error) {
+	}, func(ctx context.Context, c *Conn, in CreatePullIn) (Ref, error) {
 		if in.Title == "" || in.Head == "" || in.Base == "" {
 			return Ref{}, errors.New("title, head and base are required")
 		}
@@ -326,6 +335,11 @@ type UpdatePullIn struct {
 	TeamReviewers []string `json:"team_reviewers,omitempty" jsonschema:"team slugs to request a review from"`
 }
 
+// Enums lists the values core accepts for UpdatePullIn's enumerated properties.
+func (UpdatePullIn) Enums() map[string][]string {
+	return map[string][]string{"state": {"open", "closed"}}
+}
+
 func newUpdatePullRequest(s *Service) *core.ToolDef {
 	return tool(s, core.ToolSpec{
 		Name:  "update_pull_request",
@@ -334,7 +348,7 @@ func newUpdatePullRequest(s *Service) *core.ToolDef {
 			"and requests reviews from users or teams.",
 		Toolset: toolsetPullRequests, Effect: core.Additive, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"pull_requests:write"},
-	}, map[string][]string{"state": {"open", "closed"}}, func(ctx context.Context, c *Conn, in UpdatePullIn) (Ref, error) {
+	}, func(ctx context.Context, c *Conn, in UpdatePullIn) (Ref, error) {
 		if in.Number <= 0 {
 			return Ref{}, errors.New("number must be a positive pull request number")
 		}
@@ -386,6 +400,11 @@ type MergeIn struct {
 	SHA           string `json:"sha,omitempty" jsonschema:"head SHA you reviewed; the merge fails if the branch has moved since"`
 }
 
+// Enums lists the values core accepts for MergeIn's enumerated properties.
+func (MergeIn) Enums() map[string][]string {
+	return map[string][]string{"merge_method": {"merge", "squash", "rebase"}}
+}
+
 func newMergePullRequest(s *Service) *core.ToolDef {
 	return tool(s, core.ToolSpec{
 		Name:  "merge_pull_request",
@@ -394,7 +413,7 @@ func newMergePullRequest(s *Service) *core.ToolDef {
 			"Pass the head sha you reviewed so that later pushes are not merged unseen.",
 		Toolset: toolsetPullRequests, Effect: core.Destructive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"contents:write", "pull_requests:write"},
-	}, map[string][]string{"merge_method": {"merge", "squash", "rebase"}}, func(ctx context.Context, c *Conn, in MergeIn) (MergeOut, error) {
+	}, func(ctx context.Context, c *Conn, in MergeIn) (MergeOut, error) {
 		if in.Number <= 0 {
 			return MergeOut{}, errors.New("number must be a positive pull request number")
 		}
@@ -427,6 +446,11 @@ type ReviewIn struct {
 	Comments []LineComment `json:"comments,omitempty" jsonschema:"comments on lines of the diff"`
 }
 
+// Enums lists the values core accepts for ReviewIn's enumerated properties.
+func (ReviewIn) Enums() map[string][]string {
+	return map[string][]string{"event": {"APPROVE", "REQUEST_CHANGES", "COMMENT"}}
+}
+
 // LineComment is a review comment on a line.
 type LineComment struct {
 	Path string `json:"path" jsonschema:"file path"`
@@ -443,7 +467,7 @@ func newSubmitPullRequestReview(s *Service) *core.ToolDef {
 			"with a summary and optional comments on lines of the diff.",
 		Toolset: toolsetPullRequests, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"pull_requests:write"},
-	}, map[string][]string{"event": {"APPROVE", "REQUEST_CHANGES", "COMMENT"}}, func(ctx context.Context, c *Conn, in ReviewIn) (Ref, error) {
+	}, func(ctx context.Context, c *Conn, in ReviewIn) (Ref, error) {
 		if in.Number <= 0 {
 			return Ref{}, errors.New("number must be a positive pull request number")
 		}

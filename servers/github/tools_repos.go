@@ -27,7 +27,7 @@ func newGetRepository(s *Service) *core.ToolDef {
 		Description: "Returns a repository's description, visibility, default branch, language, topics, counts and whether you can push.",
 		Toolset:     toolsetRepos, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"metadata:read"},
-	}, nil, func(ctx context.Context, c *Conn, in RepoArgs) (RepoOut, error) {
+	}, func(ctx context.Context, c *Conn, in RepoArgs) (RepoOut, error) {
 		var r gh.Repository
 		if err := getJSON(ctx, c, "repos/"+in.Owner+"/"+in.Repo, &r); err != nil {
 			return RepoOut{}, err
@@ -54,6 +54,11 @@ type ContentIn struct {
 	Path   string `json:"path,omitempty" jsonschema:"path in the repository; empty for the root"`
 	Ref    string `json:"ref,omitempty" jsonschema:"branch, tag or commit SHA (default branch when empty)"`
 	Page
+}
+
+// Enums lists the values core accepts for ContentIn's enumerated properties.
+func (ContentIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"file", "tree"}}
 }
 
 // File is a file's metadata and, when small and text, its contents.
@@ -95,7 +100,7 @@ func newGetRepositoryContent(s *Service) *core.ToolDef {
 			"(method file), or lists every path under a directory recursively (method tree, paged).",
 		Toolset: toolsetRepos, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"contents:read"},
-	}, map[string][]string{"method": {"file", "tree"}}, func(ctx context.Context, c *Conn, in ContentIn) (ContentOut, error) {
+	}, func(ctx context.Context, c *Conn, in ContentIn) (ContentOut, error) {
 		if err := errors.Join(checkPath(in.Path), checkRef("ref", in.Ref)); err != nil {
 			return ContentOut{}, err
 		}
@@ -197,6 +202,11 @@ type ItemsIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for ItemsIn's enumerated properties.
+func (ItemsIn) Enums() map[string][]string {
+	return map[string][]string{"kind": {"branches", "tags", "releases", "commits", "labels"}}
+}
+
 // Branch is a branch.
 type Branch struct {
 	Name      string `json:"name"`
@@ -249,7 +259,7 @@ func newListRepositoryItems(s *Service) *core.ToolDef {
 		Description: "Lists a repository's branches, tags, releases (with notes), commits (filter by ref, path, author, time) or issue labels, one page at a time.",
 		Toolset:     toolsetRepos, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"contents:read"},
-	}, map[string][]string{"kind": {"branches", "tags", "releases", "commits", "labels"}}, func(ctx context.Context, c *Conn, in ItemsIn) (ItemsOut, error) {
+	}, func(ctx context.Context, c *Conn, in ItemsIn) (ItemsOut, error) {
 		opts, err := in.options()
 		if err != nil {
 			return ItemsOut{}, err
@@ -327,6 +337,11 @@ type CommitIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for CommitIn's enumerated properties.
+func (CommitIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"details", "compare"}}
+}
+
 // CommitDetail is one commit.
 type CommitDetail struct {
 	SHA       string   `json:"sha"`
@@ -366,7 +381,7 @@ func newGetCommit(s *Service) *core.ToolDef {
 			"between base and head (method compare). Patches are cut to a size limit; page through files with the cursor.",
 		Toolset: toolsetRepos, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"contents:read"},
-	}, map[string][]string{"method": {"details", "compare"}}, func(ctx context.Context, c *Conn, in CommitIn) (CommitOut, error) {
+	}, func(ctx context.Context, c *Conn, in CommitIn) (CommitOut, error) {
 		opts, err := in.options()
 		if err != nil {
 			return CommitOut{}, err
@@ -424,6 +439,11 @@ type SearchIn struct {
 	Connection string `json:"connection,omitempty" jsonschema:"connection name; the default one when empty"`
 }
 
+// Enums lists the values core accepts for SearchIn's enumerated properties.
+func (SearchIn) Enums() map[string][]string {
+	return map[string][]string{"kind": {"repositories", "code", "issues", "pull_requests"}, "order": {"asc", "desc"}}
+}
+
 func (in SearchIn) scope() scope { return scope{conn: in.Connection, owner: in.Owner, repo: in.Repo} }
 
 // CodeHit is a code search result.
@@ -467,7 +487,7 @@ func newSearch(s *Service) *core.ToolDef {
 			"Search has its own, lower rate limit: prefer list tools for a known repository.",
 		Toolset: toolsetRepos, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"metadata:read"},
-	}, map[string][]string{"kind": {"repositories", "code", "issues", "pull_requests"}, "order": {"asc", "desc"}}, func(ctx context.Context, c *Conn, in SearchIn) (SearchOut, error) {
+	}, func(ctx context.Context, c *Conn, in SearchIn) (SearchOut, error) {
 		q, err := searchQuery(c, in)
 		if err != nil {
 			return SearchOut{}, err
@@ -577,7 +597,7 @@ func newCreateBranch(s *Service) *core.ToolDef {
 		Description: "Creates a branch from another branch, a tag or a commit SHA (the default branch when from is empty).",
 		Toolset:     toolsetRepos, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"contents:write"},
-	}, nil, func(ctx context.Context, c *Conn, in BranchIn) (Ref, error) {
+	}, func(ctx context.Context, c *Conn, in BranchIn) (Ref, error) {
 		if in.Branch == "" {
 			return Ref{}, errors.New("branch is empty")
 		}
@@ -639,7 +659,7 @@ func newCreateOrUpdateFile(s *Service) *core.ToolDef {
 			"For several files in one commit use push_files.",
 		Toolset: toolsetRepos, Effect: core.Destructive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"contents:write"},
-	}, nil, func(ctx context.Context, c *Conn, in FileIn) (Ref, error) {
+	}, func(ctx context.Context, c *Conn, in FileIn) (Ref, error) {
 		if in.Path == "" || in.Message == "" {
 			return Ref{}, errors.New("path and message are required")
 		}
@@ -686,7 +706,7 @@ func newPushFiles(s *Service) *core.ToolDef {
 			"Each file gets its complete new contents.",
 		Toolset: toolsetRepos, Effect: core.Destructive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"contents:write"},
-	}, nil, func(ctx context.Context, c *Conn, in PushFilesIn) (Ref, error) {
+	}, func(ctx context.Context, c *Conn, in PushFilesIn) (Ref, error) {
 		if in.Branch == "" || in.Message == "" || len(in.Files) == 0 {
 			return Ref{}, errors.New("branch, message and at least one file are required")
 		}

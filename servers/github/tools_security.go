@@ -20,6 +20,11 @@ type AlertsIn struct {
 	Page
 }
 
+// Enums lists the values core accepts for AlertsIn's enumerated properties.
+func (AlertsIn) Enums() map[string][]string {
+	return map[string][]string{"kind": {"code_scanning", "dependabot", "secret_scanning"}}
+}
+
 // SecurityAlert is an alert of any kind. Secret scanning alerts never
 // carry the secret itself.
 type SecurityAlert struct {
@@ -53,7 +58,7 @@ func newGetSecurityAlerts(s *Service) *core.ToolDef {
 			"Give number for one alert with its description.",
 		Toolset: toolsetCodeSecurity, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"security_events:read", "vulnerability_alerts:read", "secret_scanning_alerts:read"},
-	}, map[string][]string{"kind": {"code_scanning", "dependabot", "secret_scanning"}}, func(ctx context.Context, c *Conn, in AlertsIn) (AlertsOut, error) {
+	}, func(ctx context.Context, c *Conn, in AlertsIn) (AlertsOut, error) {
 		opts, err := in.options()
 		if err != nil {
 			return AlertsOut{}, err

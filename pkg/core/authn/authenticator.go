@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/MicahParks/jwkset"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -136,18 +137,33 @@ func (a *Authenticator) jwt(ctx context.Context, token string) (*Principal, erro
 	}
 	claims := jwt.MapClaims{}
 	_, err := a.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		key, err := a.keys.lookup(ctx, kid)
+		kf, err := a.keys.keyfunc(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if key.alg != "" && key.alg != t.Method.Alg() {
-			return nil, fmt.Errorf("key %q is for %s, token uses %s", kid, key.alg, t.Method.Alg())
+		// keyfunc finds the key by kid (refreshing the set, rate-limited,
+		// for an unknown one) and refuses a key whose alg or use does not
+		// fit; without a kid it offers every key of the token's alg.
+		key, err := kf(t)
+		if err != nil {
+			return nil, keyError(t, err)
 		}
-		if !keyFitsMethod(key.key, t.Method) {
-			return nil, fmt.Errorf("key %q does not fit algorithm %s", kid, t.Method.Alg())
+		if set, ok := key.(jwt.VerificationKeySet); ok {
+			var fit jwt.VerificationKeySet
+			for _, k := range set.Keys {
+				if keyFitsMethod(k, t.Method) {
+					fit.Keys = append(fit.Keys, k)
+				}
+			}
+			if len(fit.Keys) == 0 {
+				return nil, fmt.Errorf("no signing key fits algorithm %s", t.Method.Alg())
+			}
+			return fit, nil
 		}
-		return key.key, nil
+		if !keyFitsMethod(key, t.Method) {
+			return nil, fmt.Errorf("signing key does not fit algorithm %s", t.Method.Alg())
+		}
+		return key, nil
 	})
 	if err != nil {
 		return nil, refuse("%s", describeJWTError(err))
@@ -189,6 +205,22 @@ func keyFitsMethod(key any, m jwt.SigningMethod) bool {
 		return ok
 	}
 	return false
+}
+
+// keyError says in our words why keyfunc found no key: its own messages
+// name its internals. The kid is the caller's text, so only a short form of
+// it is quoted.
+func keyError(t *jwt.Token, err error) error {
+	kid, _ := t.Header["kid"].(string)
+	if len(kid) > 40 {
+		kid = kid[:40] + "..."
+	}
+	// keyfunc has no sentinel errors for these two; everything else (not
+	// found, refresh rate-limited or failed) means the key is unknown.
+	if msg := err.Error(); !errors.Is(err, jwkset.ErrKeyNotFound) && (strings.Contains(msg, `JWK "alg"`) || strings.Contains(msg, `JWK "use"`)) {
+		return fmt.Errorf("signing key %q does not fit the token (alg or use)", kid)
+	}
+	return fmt.Errorf("unknown signing key %q", kid)
 }
 
 func describeJWTError(err error) string {

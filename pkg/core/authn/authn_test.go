@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,5 +272,108 @@ func TestGuardChallenges(t *testing.T) {
 	}
 	if resp := do("/mcp", "Bearer "+good); resp.StatusCode != http.StatusNoContent || reached != 1 {
 		t.Errorf("good token: status %d, reached %d", resp.StatusCode, reached)
+	}
+}
+
+// With the default settings, a key rotated in right after the server
+// fetched the set is accepted on first use: an unknown kid refreshes the set
+// at once (rate-limited), with no floor since the last fetch.
+func TestRotatedKeyAcceptedAtOnceWithDefaults(t *testing.T) {
+	iss := authntest.NewIssuer(t)
+	a := newAuthenticator(t, iss, func(c *config.Auth) {
+		c.OIDC.MinRefreshInterval = config.NewDefaultConfig().Auth.OIDC.MinRefreshInterval
+	})
+	if _, err := a.Authenticate(context.Background(), iss.Token(iss.Claims("bob", resource))); err != nil {
+		t.Fatal(err)
+	}
+	k2, err := authntest.NewECKey("key-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.Rotate(k2, false)
+	before := iss.JWKSHits()
+	if _, err := a.Authenticate(context.Background(), iss.Token(iss.Claims("bob", resource))); err != nil {
+		t.Fatalf("token signed with a rotated-in key refused: %v", err)
+	}
+	if hits := iss.JWKSHits() - before; hits != 1 {
+		t.Errorf("%d JWKS downloads for the rotation, want 1", hits)
+	}
+}
+
+// A bogus kid that used the refresh allowance does not lock a rotated key
+// out: the next unknown kid waits for the rate limiter's next turn and is
+// then accepted.
+func TestRotatedKeyAcceptedAfterBogusKid(t *testing.T) {
+	iss := authntest.NewIssuer(t)
+	a := newAuthenticator(t, iss, func(c *config.Auth) { c.OIDC.MinRefreshInterval = 100 * time.Millisecond })
+	bogus, err := authntest.NewECKey("bogus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(context.Background(), authntest.SignWith(bogus, iss.Claims("x", resource), nil)); err == nil || !strings.Contains(err.Error(), `unknown signing key "bogus"`) {
+		t.Fatalf("bogus kid: %v", err)
+	}
+	k2, err := authntest.NewECKey("key-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.Rotate(k2, false)
+	if _, err := a.Authenticate(context.Background(), iss.Token(iss.Claims("bob", resource))); err != nil {
+		t.Fatalf("token signed with a rotated-in key refused: %v", err)
+	}
+}
+
+// An issuer document past the 1 MiB cap is refused, not read into memory;
+// readiness says why.
+func TestOversizedJWKSRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"keys":[{"kty":"EC","x":"` + strings.Repeat("A", 2<<20) + `"}]}`))
+	}))
+	defer srv.Close()
+	ks := authn.NewKeySet(srv.URL, srv.URL+"/jwks", nil, quiet, time.Hour, time.Second)
+	if err := ks.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ks.Stop(context.Background()) }()
+	if err := ks.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("Ready = %v, want a too-large error", err)
+	}
+}
+
+// An issuer that is down at start does not keep the server unready for
+// good: the key set retries in the background and readiness turns true once
+// the keys arrive.
+func TestKeySetRecoversFromIssuerDownAtStart(t *testing.T) {
+	iss := authntest.NewIssuer(t)
+	var up atomic.Bool
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		resp, err := http.Get(iss.URL() + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	ks := authn.NewKeySet(iss.URL(), proxy.URL+"/jwks", nil, quiet, time.Hour, 0)
+	if err := ks.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ks.Stop(context.Background()) }()
+	if err := ks.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("Ready with the issuer down = %v, want the 503", err)
+	}
+	up.Store(true)
+	for deadline := time.Now().Add(20 * time.Second); ks.Ready(context.Background()) != nil; {
+		if time.Now().After(deadline) {
+			t.Fatalf("still not ready 20s after the issuer came back: %v", ks.Ready(context.Background()))
+		}
+		time.Sleep(20 * time.Millisecond) // polling a background retry, not timing it
 	}
 }

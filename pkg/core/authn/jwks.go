@@ -2,33 +2,37 @@ package authn
 
 import (
 	"context"
-	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
 )
 
 // maxMetadataBytes caps discovery and JWKS documents.
 const maxMetadataBytes = 1 << 20
 
-// jwk is one usable verification key.
-type jwk struct {
-	key crypto.PublicKey
-	alg string // empty when the JWK does not pin one
-}
+// maxUnknownKIDWait bounds how long a request naming an unknown kid waits
+// for the refresh rate limiter. A request whose turn would come later fails
+// at once, so a flood of bogus kids neither piles up goroutines nor turns
+// into a flood of requests to the issuer.
+const maxUnknownKIDWait = 5 * time.Second
 
-// KeySet fetches and caches an issuer's JSON Web Key Set. Keys are refetched
-// on a timer and, when a token names an unknown kid (key rotation), early,
-// but no more often than minRefresh so a flood of bogus kids cannot turn into
-// a flood of requests to the issuer.
+// KeySet is an issuer's JSON Web Key Set, fetched, cached and refreshed by
+// github.com/MicahParks/keyfunc and its jwkset storage: on a timer, and
+// when a token names an unknown kid (key rotation) at once, rate-limited to
+// one refresh per minRefresh. What stays here is OIDC discovery (the JWKS
+// URL from the issuer's metadata), which keyfunc does not do, and
+// readiness.
 type KeySet struct {
 	issuer     string
 	jwksURL    string
@@ -37,190 +41,209 @@ type KeySet struct {
 	refresh    time.Duration
 	minRefresh time.Duration
 
-	mu          sync.RWMutex
-	keys        map[string]jwk
-	lastFetch   time.Time
-	lastErr     error
-	fetchMu     sync.Mutex // one fetch at a time
-	stop        chan struct{}
-	done        chan struct{}
-	stopOnce    sync.Once
-	startedLoop bool
+	kf      atomic.Pointer[keyfunc.Keyfunc] // nil until the JWKS URL is known
+	lastErr atomic.Pointer[error]
+
+	ctx      context.Context // ends the refresh goroutines
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
 }
 
 // NewKeySet returns a KeySet for issuer. jwksURL may be empty, in which case
-// the issuer's discovery document supplies it.
+// the issuer's discovery document supplies it. refresh is the periodic
+// refetch interval; minRefresh is the least time between two refetches
+// caused by unknown kids (0: no limit).
 func NewKeySet(issuer, jwksURL string, client *http.Client, logger *slog.Logger, refresh, minRefresh time.Duration) *KeySet {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
+	// Every response the key set reads is bounded, whatever the issuer
+	// sends.
+	bounded := *client
+	bounded.Transport = limitedBodies{next: client.Transport}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &KeySet{
-		issuer: strings.TrimSuffix(issuer, "/"), jwksURL: jwksURL, client: client, logger: logger,
+		issuer: strings.TrimSuffix(issuer, "/"), jwksURL: jwksURL, client: &bounded, logger: logger,
 		refresh: refresh, minRefresh: minRefresh,
-		keys: map[string]jwk{},
-		stop: make(chan struct{}), done: make(chan struct{}),
+		ctx: ctx, cancel: cancel,
 	}
 }
 
-// Start fetches the keys once and starts the refresh loop. A failed first
-// fetch is logged and retried; it does not stop the server from starting,
-// but readiness reports it.
+// Start discovers the JWKS URL and fetches the keys once. A failure is
+// logged and retried in the background; it does not stop the server from
+// starting, but readiness reports it.
 func (k *KeySet) Start(ctx context.Context) error {
-	if err := k.fetch(ctx); err != nil {
+	if err := k.load(ctx); err == nil {
+		return nil
+	}
+	k.wg.Go(func() {
+		wait := max(k.minRefresh, time.Second)
+		for {
+			t := time.NewTimer(wait)
+			select {
+			case <-k.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			if k.load(k.ctx) == nil {
+				return
+			}
+		}
+	})
+	return nil
+}
+
+// Stop ends the refresh goroutines. It is safe to call without Start.
+func (k *KeySet) Stop(context.Context) error {
+	k.stopOnce.Do(k.cancel)
+	k.wg.Wait()
+	return nil
+}
+
+// load discovers the JWKS URL (unless configured) and builds the keyfunc
+// storage from it, with the first fetch.
+func (k *KeySet) load(ctx context.Context) error {
+	err := k.build(ctx)
+	if err != nil {
+		k.setErr(err)
 		k.logger.Warn("jwks fetch failed; tokens are refused until it succeeds", "issuer", k.issuer, "error", err)
 	}
-	k.startedLoop = true
-	go k.loop()
-	return nil
+	return err
 }
 
-// Stop ends the refresh loop. It is safe to call without Start.
-func (k *KeySet) Stop(context.Context) error {
-	k.stopOnce.Do(func() { close(k.stop) })
-	if k.startedLoop {
-		<-k.done
+func (k *KeySet) build(ctx context.Context) error {
+	jwksURL := k.jwksURL
+	if jwksURL == "" {
+		u, err := k.discover(ctx)
+		if err != nil {
+			return err
+		}
+		jwksURL = u
 	}
-	return nil
-}
-
-func (k *KeySet) loop() {
-	defer close(k.done)
-	interval := k.refresh
-	for {
-		k.mu.RLock()
-		failing := k.lastErr != nil
-		k.mu.RUnlock()
-		wait := interval
-		if failing {
-			// Retry sooner while the issuer is unreachable.
-			wait = k.minRefresh
+	// The storage's refresh goroutine lives as long as buildCtx: until Stop,
+	// or until this attempt turns out unusable.
+	buildCtx, cancelBuild := context.WithCancel(k.ctx)
+	ok := false
+	defer func() {
+		if !ok {
+			cancelBuild()
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-k.stop:
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := k.fetch(ctx); err != nil {
+	}()
+	storage, err := jwkset.NewStorageFromHTTP(jwksURL, jwkset.HTTPClientStorageOptions{
+		Client:          k.client,
+		Ctx:             buildCtx,
+		HTTPTimeout:     k.client.Timeout,
+		RefreshInterval: k.refresh,
+		RefreshErrorHandler: func(_ context.Context, err error) {
+			k.setErr(err)
 			k.logger.Warn("jwks refresh failed; keeping the previous keys", "issuer", k.issuer, "error", err)
-		}
-		cancel()
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("jwks: %w", err)
 	}
+	limit := rate.Inf
+	if k.minRefresh > 0 {
+		limit = rate.Every(k.minRefresh)
+	}
+	client, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
+		HTTPURLs: map[string]jwkset.Storage{jwksURL: storage},
+		// Also the deadline of the refetch itself: jwkset runs it under the
+		// same context.
+		RateLimitWaitMax:  maxUnknownKIDWait,
+		RefreshUnknownKID: rate.NewLimiter(limit, 1),
+	})
+	if err != nil {
+		return fmt.Errorf("jwks: %w", err)
+	}
+	keys, err := client.KeyReadAll(ctx)
+	if err != nil {
+		return fmt.Errorf("jwks: %w", err)
+	}
+	if usable(keys) == 0 {
+		return errors.New("jwks has no usable signing keys")
+	}
+	kf, err := keyfunc.New(keyfunc.Options{
+		Ctx:     buildCtx,
+		Storage: client,
+		// Keys marked for encryption never verify a signature; keys that
+		// say nothing about their use may.
+		UseWhitelist: []jwkset.USE{jwkset.UseSig, ""},
+	})
+	if err != nil {
+		return fmt.Errorf("jwks: %w", err)
+	}
+	ok = true
+	k.kf.Store(&kf)
+	k.lastErr.Store(nil)
+	return nil
 }
+
+// usable counts the asymmetric signature keys of a set.
+func usable(keys []jwkset.JWK) int {
+	n := 0
+	for _, j := range keys {
+		m := j.Marshal()
+		if m.USE != jwkset.UseEnc && m.KTY != jwkset.KtyOct {
+			n++
+		}
+	}
+	return n
+}
+
+func (k *KeySet) setErr(err error) { k.lastErr.Store(&err) }
 
 // Ready reports an error while no keys have ever been loaded.
-func (k *KeySet) Ready(context.Context) error {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	if len(k.keys) == 0 {
-		if k.lastErr != nil {
-			return fmt.Errorf("no signing keys from %s: %w", k.issuer, k.lastErr)
+func (k *KeySet) Ready(ctx context.Context) error {
+	var last error
+	if p := k.lastErr.Load(); p != nil {
+		last = *p
+	}
+	kf := k.kf.Load()
+	if kf == nil {
+		if last != nil {
+			return fmt.Errorf("no signing keys from %s: %w", k.issuer, last)
 		}
 		return fmt.Errorf("no signing keys from %s", k.issuer)
 	}
+	keys, err := (*kf).Storage().KeyReadAll(ctx)
+	if err != nil || usable(keys) == 0 {
+		return fmt.Errorf("no signing keys from %s: %w", k.issuer, errors.Join(err, last))
+	}
 	return nil
 }
 
-// lookup returns the key for kid, refetching once if it is unknown.
-func (k *KeySet) lookup(ctx context.Context, kid string) (jwk, error) {
-	if key, ok := k.get(kid); ok {
-		return key, nil
+// keyfunc returns the jwt.Keyfunc that looks a token's key up, refreshing
+// the set (rate-limited) when the kid is unknown.
+func (k *KeySet) keyfunc(ctx context.Context) (jwt.Keyfunc, error) {
+	kf := k.kf.Load()
+	if kf == nil {
+		return nil, fmt.Errorf("no signing keys from %s yet", k.issuer)
 	}
-	k.mu.RLock()
-	recent := time.Since(k.lastFetch) < k.minRefresh
-	k.mu.RUnlock()
-	if !recent {
-		if err := k.fetch(ctx); err != nil {
-			k.logger.Warn("jwks refresh for unknown key failed", "issuer", k.issuer, "error", err)
-		}
-		if key, ok := k.get(kid); ok {
-			return key, nil
-		}
-	}
-	return jwk{}, fmt.Errorf("unknown signing key %q", kid)
+	return (*kf).KeyfuncCtx(ctx), nil
 }
 
-func (k *KeySet) get(kid string) (jwk, bool) {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	if kid == "" {
-		// Without a kid, use the only key there is; with several keys a
-		// token must say which.
-		if len(k.keys) == 1 {
-			for _, v := range k.keys {
-				return v, true
-			}
-		}
-		return jwk{}, false
+// discover reads the JWKS URL from the issuer's OpenID Connect discovery
+// document, or its OAuth authorization server metadata (RFC 8414).
+func (k *KeySet) discover(ctx context.Context) (string, error) {
+	var meta struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
 	}
-	key, ok := k.keys[kid]
-	return key, ok
-}
-
-func (k *KeySet) fetch(ctx context.Context) error {
-	k.fetchMu.Lock()
-	defer k.fetchMu.Unlock()
-	keys, err := k.download(ctx)
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.lastFetch = time.Now()
-	k.lastErr = err
-	if err != nil {
-		return err
+	if err := k.getJSON(ctx, k.issuer+"/.well-known/openid-configuration", &meta); err != nil {
+		if err2 := k.getJSON(ctx, k.issuer+"/.well-known/oauth-authorization-server", &meta); err2 != nil {
+			return "", fmt.Errorf("discovery: %w", err)
+		}
 	}
-	k.keys = keys
-	return nil
-}
-
-func (k *KeySet) download(ctx context.Context) (map[string]jwk, error) {
-	jwksURL := k.jwksURL
-	if jwksURL == "" {
-		var meta struct {
-			Issuer  string `json:"issuer"`
-			JWKSURI string `json:"jwks_uri"`
-		}
-		if err := k.getJSON(ctx, k.issuer+"/.well-known/openid-configuration", &meta); err != nil {
-			if err2 := k.getJSON(ctx, k.issuer+"/.well-known/oauth-authorization-server", &meta); err2 != nil {
-				return nil, fmt.Errorf("discovery: %w", err)
-			}
-		}
-		if strings.TrimSuffix(meta.Issuer, "/") != k.issuer {
-			return nil, fmt.Errorf("discovery document names issuer %q, expected %q", meta.Issuer, k.issuer)
-		}
-		if meta.JWKSURI == "" {
-			return nil, errors.New("discovery document has no jwks_uri")
-		}
-		jwksURL = meta.JWKSURI
+	if strings.TrimSuffix(meta.Issuer, "/") != k.issuer {
+		return "", fmt.Errorf("discovery document names issuer %q, expected %q", meta.Issuer, k.issuer)
 	}
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
+	if meta.JWKSURI == "" {
+		return "", errors.New("discovery document has no jwks_uri")
 	}
-	if err := k.getJSON(ctx, jwksURL, &set); err != nil {
-		return nil, fmt.Errorf("jwks: %w", err)
-	}
-	keys := map[string]jwk{}
-	for i, raw := range set.Keys {
-		var key jose.JSONWebKey
-		if err := key.UnmarshalJSON(raw); err != nil {
-			// One key of an unsupported type must not hide the others.
-			k.logger.Debug("skipping unusable jwk", "index", i, "error", err)
-			continue
-		}
-		if key.Use == "enc" || !key.IsPublic() {
-			continue
-		}
-		switch key.Key.(type) {
-		case []byte:
-			continue // symmetric keys never verify our tokens
-		}
-		keys[key.KeyID] = jwk{key: key.Key, alg: key.Algorithm}
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("jwks has no usable signing keys")
-	}
-	return keys, nil
+	return meta.JWKSURI, nil
 }
 
 func (k *KeySet) getJSON(ctx context.Context, url string, into any) error {
@@ -237,5 +260,23 @@ func (k *KeySet) getJSON(ctx context.Context, url string, into any) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	return json.NewDecoder(io.LimitReader(resp.Body, maxMetadataBytes)).Decode(into)
+	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// limitedBodies fails a read past maxMetadataBytes of any response body.
+type limitedBodies struct{ next http.RoundTripper }
+
+func (l limitedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	next := l.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	resp, err := next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	// MaxBytesReader fails the read past the cap (nil: no ResponseWriter
+	// to tell).
+	resp.Body = http.MaxBytesReader(nil, resp.Body, maxMetadataBytes)
+	return resp, nil
 }

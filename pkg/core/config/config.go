@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is the part of the configuration that pkg/core owns. Each field is
@@ -132,7 +132,8 @@ type OIDC struct {
 	GroupsClaim   string `yaml:"groups_claim"`
 	ClientIDClaim string `yaml:"client_id_claim"`
 	// RefreshInterval is how often the JWKS is refetched; an unknown kid
-	// triggers an early refetch, at most once per MinRefreshInterval.
+	// (a rotated key) triggers a refetch at once, rate-limited to one per
+	// MinRefreshInterval; a request waits at most 5s for its turn.
 	RefreshInterval    time.Duration `yaml:"refresh_interval"`
 	MinRefreshInterval time.Duration `yaml:"min_refresh_interval"`
 }
@@ -228,7 +229,7 @@ func NewDefaultConfig() Config {
 				GroupsClaim:        "groups",
 				ClientIDClaim:      "azp",
 				RefreshInterval:    time.Hour,
-				MinRefreshInterval: 30 * time.Second,
+				MinRefreshInterval: 5 * time.Second,
 			},
 			Stdio:    StdioPrincipal{Subject: "local-user"},
 			CacheTTL: time.Minute,

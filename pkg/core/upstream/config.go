@@ -34,10 +34,11 @@ type Retry struct {
 	// MaxRetries is how many times a request is re-sent after the first
 	// attempt; 0 turns retries off.
 	MaxRetries int `yaml:"max_retries"`
-	// BackoffBase and BackoffMax bound the exponential backoff: before
-	// retry n (from 0) the client waits a random time in
-	// [0, min(BackoffMax, BackoffBase*2^n)] ("full jitter"), unless the
-	// upstream said how long to wait (Retry-After, X-RateLimit-Reset).
+	// BackoffBase and BackoffMax shape the exponential backoff
+	// (cenkalti/backoff/v5, as the OTLP exporters use): before retry n
+	// (from 0) the client waits min(BackoffMax, BackoffBase*2^n) ±50%,
+	// unless the upstream said how long to wait (Retry-After,
+	// X-RateLimit-Reset).
 	BackoffBase time.Duration `yaml:"backoff_base"`
 	BackoffMax  time.Duration `yaml:"backoff_max"`
 	// RetryOn500 also retries 500 Internal Server Error. Off by default:

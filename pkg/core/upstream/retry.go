@@ -5,13 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 )
 
 // idempotent reports whether req may be sent more than once: by method, or
@@ -122,18 +123,23 @@ func secondsDuration(secs int64) time.Duration {
 	return time.Duration(secs) * time.Second
 }
 
-// backoff is the full-jitter exponential backoff before retry n (from 0).
-func (t *transport) backoff(n int) time.Duration {
-	ceiling := t.cfg.Retry.BackoffBase
-	for i := 0; i < n && ceiling < t.cfg.Retry.BackoffMax; i++ {
-		ceiling *= 2
+// newBackOff returns one request's retry schedule: cenkalti/backoff's
+// exponential backoff, the policy the OpenTelemetry OTLP exporters use for
+// their retries too. Retry n (from 0) waits about BackoffBase*2^n, capped at
+// BackoffMax, randomised by ±50% so that clients that failed together do
+// not retry together. The request's deadline, not the backoff, bounds the
+// total.
+func (t *transport) newBackOff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{
+		InitialInterval:     t.cfg.Retry.BackoffBase,
+		RandomizationFactor: backoffJitter,
+		Multiplier:          2,
+		MaxInterval:         t.cfg.Retry.BackoffMax,
 	}
-	ceiling = min(ceiling, t.cfg.Retry.BackoffMax)
-	if ceiling <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(ceiling) + 1))
 }
+
+// backoffJitter is the randomisation factor of [transport.newBackOff].
+const backoffJitter = 0.5
 
 // drain reads a little of a discarded response so its connection can be
 // reused, then closes it.

@@ -44,10 +44,10 @@ func TestRetriesUnavailableThenSucceeds(t *testing.T) {
 	if len(sleeps) != 2 {
 		t.Fatalf("slept %v, want two backoffs", sleeps)
 	}
-	// Full jitter: retry n waits at most BackoffBase*2^n.
+	// Retry n waits BackoffBase*2^n ±50%.
 	for n, d := range sleeps {
-		if ceiling := 100 * time.Millisecond << n; d < 0 || d > ceiling {
-			t.Errorf("backoff %d = %s, want within [0, %s]", n, d, ceiling)
+		if mid := 100 * time.Millisecond << n; d < mid/2 || d > mid*3/2 {
+			t.Errorf("backoff %d = %s, want within %s ±50%%", n, d, mid)
 		}
 	}
 }
@@ -287,11 +287,12 @@ func TestRequestIsNotModified(t *testing.T) {
 
 func TestBackoffBounds(t *testing.T) {
 	tr := &transport{cfg: testConfig()} // base 100ms, max 1s
-	for n, ceiling := range []time.Duration{100, 200, 400, 800, 1000, 1000, 1000} {
-		ceiling *= time.Millisecond
-		for range 200 {
-			if d := tr.backoff(n); d < 0 || d > ceiling {
-				t.Fatalf("backoff(%d) = %s, want within [0, %s]", n, d, ceiling)
+	for range 200 {
+		bo := tr.newBackOff()
+		for n, mid := range []time.Duration{100, 200, 400, 800, 1000, 1000, 1000} {
+			mid *= time.Millisecond
+			if d := bo.NextBackOff(); d < mid/2 || d > mid*3/2 {
+				t.Fatalf("retry %d waits %s, want within %s ±50%%", n, d, mid)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -57,9 +58,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A write may still be retried when a rate limit refused it (retryPlan).
 	mayRetry := t.cfg.Retry.MaxRetries > 0 && rewindable(req)
 	once := !idempotent(req)
+	bo := t.newBackOff()
 	for n := 0; ; n++ {
 		a := t.attempt(ctx, req, n)
-		wait, reason, again := t.retryPlan(ctx, req, mayRetry, once, n, a)
+		wait, reason, again := t.retryPlan(ctx, req, mayRetry, once, n, bo, a)
 		if !again {
 			if a.err != nil {
 				a.release()
@@ -183,7 +185,7 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, n int) attem
 
 // retryPlan decides whether attempt n is followed by another, and after
 // how long.
-func (t *transport) retryPlan(ctx context.Context, req *http.Request, mayRetry, once bool, n int, a attemptResult) (wait time.Duration, reason string, again bool) {
+func (t *transport) retryPlan(ctx context.Context, req *http.Request, mayRetry, once bool, n int, bo backoff.BackOff, a attemptResult) (wait time.Duration, reason string, again bool) {
 	if !mayRetry || !a.sent || n >= t.cfg.Retry.MaxRetries {
 		return 0, "", false
 	}
@@ -200,7 +202,7 @@ func (t *transport) retryPlan(ctx context.Context, req *http.Request, mayRetry, 
 		if !retryableError(ctx, a.err) {
 			return 0, "", false
 		}
-		wait, reason = t.backoff(n), errorType(a.err)
+		wait, reason = bo.NextBackOff(), errorType(a.err)
 	} else {
 		if !t.retryableStatus(a.resp) {
 			return 0, "", false
@@ -209,7 +211,7 @@ func (t *transport) retryPlan(ctx context.Context, req *http.Request, mayRetry, 
 		if d, ok := serverDelay(a.resp.Header, t.clock.Now()); ok {
 			wait = d
 		} else {
-			wait = t.backoff(n)
+			wait = bo.NextBackOff()
 		}
 	}
 	if t.breaker.State() == CircuitOpen {
