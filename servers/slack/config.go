@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core/config"
 	"github.com/mcpfleet/mcpfleet/pkg/core/upstream"

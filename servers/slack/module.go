@@ -51,6 +51,10 @@ var DefaultConfig []byte
 // Module is the Slack server's fx module. Tests that must not sleep
 // supply an upstream.Clock to the graph.
 var Module = fx.Module("slack",
+	// What the server uses of core beyond its kernel: the directory cache
+	// and the upstream client factory.
+	core.CacheModule,
+	core.UpstreamModule,
 	fx.Provide(newConfig, newService),
 	core.AsToolset(core.Toolset{Name: toolsetWorkspace, Description: "Who the workspace token is, what it may read and write, directory status", Default: true}),
 	core.AsToolset(core.Toolset{Name: toolsetChannels, Description: "Channels, private channels, DMs: list, filter, info, members", Default: true}),

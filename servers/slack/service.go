@@ -6,13 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
 	"github.com/mcpfleet/mcpfleet/pkg/core/cache"
@@ -154,9 +151,9 @@ func (c *Conn) mayWrite() error {
 // tool builds a tool: the workspace is resolved and, for writes, checked
 // before h runs; Slack's errors come back as messages the model can act
 // on.
-func tool[In workspaced, Out any](s *Service, spec core.ToolSpec, enums map[string][]string, h func(ctx context.Context, c *Conn, in In) (Out, error)) *core.ToolDef {
+func tool[In workspaced, Out any](s *Service, spec core.ToolSpec, h func(ctx context.Context, c *Conn, in In) (Out, error)) *core.ToolDef {
 	write := spec.Effect != core.ReadOnly
-	return newTool(spec, enums, func(ctx context.Context, _ *core.Call, in In) (Out, error) {
+	return core.NewTool(spec, func(ctx context.Context, _ *core.Call, in In) (Out, error) {
 		var zero Out
 		c, err := s.workspace(in.workspaceName())
 		if err != nil {
@@ -173,30 +170,6 @@ func tool[In workspaced, Out any](s *Service, spec core.ToolSpec, enums map[stri
 		}
 		return out, nil
 	})
-}
-
-// newTool is core.NewTool with enum constraints on string properties.
-func newTool[In, Out any](spec core.ToolSpec, enums map[string][]string, h core.ToolHandler[In, Out]) *core.ToolDef {
-	if len(enums) == 0 {
-		return core.NewTool(spec, h)
-	}
-	schema, err := jsonschema.For[In](nil)
-	if err != nil {
-		return core.NewTool(spec, h)
-	}
-	for _, prop := range slices.Sorted(maps.Keys(enums)) {
-		p := schema.Properties[prop]
-		if p == nil {
-			panic(fmt.Sprintf("slack: tool %s: enum for unknown property %q", spec.Name, prop))
-		}
-		if p.Items != nil {
-			p = p.Items
-		}
-		for _, v := range enums[prop] {
-			p.Enum = append(p.Enum, v)
-		}
-	}
-	return core.NewToolWithInputSchema(spec, schema, h)
 }
 
 // Resolution of #channel and @user arguments.

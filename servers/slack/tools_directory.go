@@ -21,6 +21,11 @@ type ListChannelsIn struct {
 	WorkspaceArg
 }
 
+// Enums declares the values core puts in the schema and checks.
+func (ListChannelsIn) Enums() map[string][]string {
+	return map[string][]string{"types": {"public", "private", "im", "mpim"}}
+}
+
 // ChannelsOut is a page of channels.
 type ChannelsOut struct {
 	Notice     string    `json:"notice"`
@@ -37,7 +42,7 @@ func newListChannels(s *Service) *core.ToolDef {
 			"Served from the channel directory once it is loaded; until then pages come from Slack directly (source says which).",
 		Toolset: toolsetChannels, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"channels:read", "groups:read", "im:read", "mpim:read"},
-	}, map[string][]string{"types": {"public", "private", "im", "mpim"}}, func(ctx context.Context, c *Conn, in ListChannelsIn) (ChannelsOut, error) {
+	}, func(ctx context.Context, c *Conn, in ListChannelsIn) (ChannelsOut, error) {
 		types := in.Types
 		if len(types) == 0 {
 			types = []string{"public", "private"}
@@ -112,6 +117,11 @@ type ChannelIn struct {
 	WorkspaceArg
 }
 
+// Enums declares the values core puts in the schema and checks.
+func (ChannelIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"info", "members"}}
+}
+
 // ChannelOut is a channel or its members.
 type ChannelOut struct {
 	Notice     string   `json:"notice"`
@@ -127,7 +137,7 @@ func newGetChannel(s *Service) *core.ToolDef {
 		Description: "Returns a channel's details (method info: kind, topic, purpose, member count) or its members as @names (method members, paged).",
 		Toolset:     toolsetChannels, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"channels:read", "groups:read", "im:read", "mpim:read"},
-	}, map[string][]string{"method": {"info", "members"}}, func(ctx context.Context, c *Conn, in ChannelIn) (ChannelOut, error) {
+	}, func(ctx context.Context, c *Conn, in ChannelIn) (ChannelOut, error) {
 		ch, err := c.readChannel(ctx, in.Channel)
 		if err != nil {
 			return ChannelOut{}, err
@@ -203,7 +213,7 @@ func newListUsers(s *Service) *core.ToolDef {
 			"Served from the user directory; while it loads (directory.status not complete) results may miss people.",
 		Toolset: toolsetUsers, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"users:read"},
-	}, nil, func(ctx context.Context, c *Conn, in ListUsersIn) (UsersOut, error) {
+	}, func(ctx context.Context, c *Conn, in ListUsersIn) (UsersOut, error) {
 		q := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(in.Query, "@")))
 		if len(q) > 100 {
 			return UsersOut{}, fmt.Errorf("query is longer than 100 characters")
@@ -233,6 +243,11 @@ type UserIn struct {
 	WorkspaceArg
 }
 
+// Enums declares the values core puts in the schema and checks.
+func (UserIn) Enums() map[string][]string {
+	return map[string][]string{"method": {"profile", "presence"}}
+}
+
 // UserOut is a user's profile or presence.
 type UserOut struct {
 	Notice   string `json:"notice"`
@@ -250,7 +265,7 @@ func newGetUser(s *Service) *core.ToolDef {
 		Description: "Returns a person's profile (method profile: names, title, status, e-mail where the token may read it, time zone) or presence (method presence).",
 		Toolset:     toolsetUsers, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"users:read", "users.profile:read", "users:read.email"},
-	}, map[string][]string{"method": {"profile", "presence"}}, func(ctx context.Context, c *Conn, in UserIn) (UserOut, error) {
+	}, func(ctx context.Context, c *Conn, in UserIn) (UserOut, error) {
 		u, err := c.userRef(ctx, in.User)
 		if err != nil {
 			return UserOut{}, err
@@ -303,7 +318,7 @@ func newListUserGroups(s *Service) *core.ToolDef {
 		Description: "Lists the workspace's user groups (@handles such as @oncall), or with group the members of one. Read only: groups are not changed.",
 		Toolset:     toolsetUsers, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"usergroups:read"},
-	}, nil, func(ctx context.Context, c *Conn, in UserGroupsIn) (UserGroupsOut, error) {
+	}, func(ctx context.Context, c *Conn, in UserGroupsIn) (UserGroupsOut, error) {
 		out := UserGroupsOut{Notice: UntrustedNotice}
 		g := strings.TrimSpace(in.Group)
 		var opts []slack.GetUserGroupsOption

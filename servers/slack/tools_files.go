@@ -61,7 +61,7 @@ func newGetFile(s *Service) *core.ToolDef {
 			"Binary files return metadata only.",
 		Toolset: toolsetFiles, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"files:read"},
-	}, nil, func(ctx context.Context, c *Conn, in FileIn) (FileOut, error) {
+	}, func(ctx context.Context, c *Conn, in FileIn) (FileOut, error) {
 		if !fileIDRE.MatchString(in.File) {
 			return FileOut{}, fmt.Errorf("file %q is not a file id (F0123ABC)", in.File)
 		}

@@ -170,7 +170,7 @@ func newGetChannelHistory(s *Service) *core.ToolDef {
 			"Authors are names, text is cleaned and marked untrusted; thread starters show replies (read them with get_thread_replies).",
 		Toolset: toolsetMessages, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"channels:history", "groups:history", "im:history", "mpim:history"},
-	}, nil, func(ctx context.Context, c *Conn, in HistoryIn) (MessagesOut, error) {
+	}, func(ctx context.Context, c *Conn, in HistoryIn) (MessagesOut, error) {
 		count, oldest, err := parseLimit(in.Limit, s.clock.Now())
 		if err != nil {
 			return MessagesOut{}, err
@@ -233,7 +233,7 @@ func newGetThreadReplies(s *Service) *core.ToolDef {
 		Description: "Reads a thread: its first message and the replies, oldest first, with cursor paging.",
 		Toolset:     toolsetMessages, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"channels:history", "groups:history", "im:history", "mpim:history"},
-	}, nil, func(ctx context.Context, c *Conn, in RepliesIn) (MessagesOut, error) {
+	}, func(ctx context.Context, c *Conn, in RepliesIn) (MessagesOut, error) {
 		size, err := in.size()
 		if err != nil {
 			return MessagesOut{}, err
@@ -279,7 +279,7 @@ func newGetPermalink(s *Service) *core.ToolDef {
 		Description: "Returns the permanent link of a message, to cite it or share it.",
 		Toolset:     toolsetMessages, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"channels:read"},
-	}, nil, func(ctx context.Context, c *Conn, in PermalinkIn) (PermalinkOut, error) {
+	}, func(ctx context.Context, c *Conn, in PermalinkIn) (PermalinkOut, error) {
 		if !tsRE.MatchString(in.TS) {
 			return PermalinkOut{}, fmt.Errorf("ts %q is not a Slack ts such as 1712345678.000100", in.TS)
 		}
@@ -303,6 +303,11 @@ type SearchIn struct {
 	WorkspaceArg
 }
 
+// Enums declares the values core puts in the schema and checks.
+func (SearchIn) Enums() map[string][]string {
+	return map[string][]string{"sort": {"score", "timestamp"}}
+}
+
 // SearchOut is a page of matches.
 type SearchOut struct {
 	Notice     string    `json:"notice"`
@@ -320,7 +325,7 @@ func newSearchMessages(s *Service) *core.ToolDef {
 			"Needs a user token (xoxp-): a workspace with only a bot token cannot search.",
 		Toolset: toolsetMessages, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"search:read"},
-	}, map[string][]string{"sort": {"score", "timestamp"}}, func(ctx context.Context, c *Conn, in SearchIn) (SearchOut, error) {
+	}, func(ctx context.Context, c *Conn, in SearchIn) (SearchOut, error) {
 		api, err := c.userAPI("search_messages")
 		if err != nil {
 			return SearchOut{}, err
@@ -395,7 +400,7 @@ func newGetUnreads(s *Service) *core.ToolDef {
 			"Checks up to limit conversations per page (at most 50). Needs a user token (xoxp-).",
 		Toolset: toolsetMessages, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"channels:read", "groups:read", "im:read", "mpim:read"},
-	}, nil, func(ctx context.Context, c *Conn, in UnreadsIn) (UnreadsOut, error) {
+	}, func(ctx context.Context, c *Conn, in UnreadsIn) (UnreadsOut, error) {
 		api, err := c.userAPI("get_unreads")
 		if err != nil {
 			return UnreadsOut{}, err

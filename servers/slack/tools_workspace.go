@@ -30,7 +30,7 @@ func newGetWorkspace(s *Service) *core.ToolDef {
 			"which channels it may read and write, and how far its user and channel directories have loaded. Call it first.",
 		Toolset: toolsetWorkspace, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: core.NoPermissions,
-	}, nil, func(ctx context.Context, c *Conn, in WorkspaceArg) (WorkspaceOut, error) {
+	}, func(ctx context.Context, c *Conn, in WorkspaceArg) (WorkspaceOut, error) {
 		info, err := c.auth(ctx, s.clock.Now())
 		if err != nil {
 			return WorkspaceOut{}, err

@@ -62,7 +62,7 @@ func newPostMessage(s *Service) *core.ToolDef {
 			"Only where the operator allowed writing; links unfurl only on allowed domains.",
 		Toolset: toolsetWrite, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"chat:write"},
-	}, nil, func(ctx context.Context, c *Conn, in PostIn) (PostOut, error) {
+	}, func(ctx context.Context, c *Conn, in PostIn) (PostOut, error) {
 		opts, unfurl, err := c.postOptions(in.Text, in.ThreadTS)
 		if err != nil {
 			return PostOut{}, err
@@ -102,7 +102,7 @@ func newScheduleMessage(s *Service) *core.ToolDef {
 		Description: "Schedules a message (or thread reply) to be posted at post_at. Markdown is converted to mrkdwn. Only where the operator allowed writing.",
 		Toolset:     toolsetWrite, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"chat:write"},
-	}, nil, func(ctx context.Context, c *Conn, in ScheduleIn) (ScheduleOut, error) {
+	}, func(ctx context.Context, c *Conn, in ScheduleIn) (ScheduleOut, error) {
 		at, err := time.Parse(time.RFC3339, in.PostAt)
 		if err != nil {
 			return ScheduleOut{}, fmt.Errorf("post_at %q is not an RFC 3339 time such as 2025-05-01T09:00:00Z", in.PostAt)
@@ -150,7 +150,7 @@ func reactionTool(s *Service, name, title, desc string, effect core.Effect, remo
 		Name: name, Title: title, Description: desc,
 		Toolset: toolsetWrite, Effect: effect, Idempotent: core.Yes, OpenWorld: core.Yes,
 		Classification: core.Internal, Permissions: []string{"reactions:write"},
-	}, nil, func(ctx context.Context, c *Conn, in ReactionIn) (ReactionOut, error) {
+	}, func(ctx context.Context, c *Conn, in ReactionIn) (ReactionOut, error) {
 		emoji := strings.Trim(strings.TrimSpace(in.Emoji), ":")
 		if !emojiRE.MatchString(emoji) {
 			return ReactionOut{}, fmt.Errorf("emoji %q is not an emoji name such as thumbsup", in.Emoji)
