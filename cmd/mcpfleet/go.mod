@@ -13,6 +13,7 @@ require (
 	github.com/mcpfleet/mcpfleet/pkg/core v0.0.0-00010101000000-000000000000
 	github.com/mcpfleet/mcpfleet/pkg/policy v0.0.0-00010101000000-000000000000
 	github.com/pelletier/go-toml/v2 v2.4.3
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	go.uber.org/goleak v1.3.0
 	gopkg.in/yaml.v3 v3.0.1
 )
