@@ -28,7 +28,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 # Servers with a Dockerfile (servers/<name>/Dockerfile); images are built
 # from the repository root so the sibling modules are in the context.
-IMAGE_SERVERS := $(patsubst servers/%/Dockerfile,%,$(wildcard servers/*/Dockerfile))
+# A server joins once its sources land (servers/<name>/cmd/mcp-<name>).
+IMAGE_SERVERS := $(foreach s,$(patsubst servers/%/Dockerfile,%,$(wildcard servers/*/Dockerfile)),$(if $(wildcard servers/$(s)/cmd/mcp-$(s)/main.go),$(s)))
 IMAGE_PREFIX ?= mcpfleet
 CONTAINER := $(shell command -v docker 2>/dev/null || command -v podman 2>/dev/null)
 BENCH_RUNS ?= 5
