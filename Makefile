@@ -55,6 +55,10 @@ install: ## build mcpfleet and every server into INSTALL_DIR (default ~/.local/b
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(INSTALL_DIR)/ ./cmd/mcpfleet
 	$(INSTALL_DIR)/mcpfleet install --dir $(INSTALL_DIR)
 
+.PHONY: dockerfiles
+dockerfiles: ## regenerate servers/<name>/Dockerfile from cmd/mcpfleet/dockerfile.tmpl and the server table
+	cd cmd/mcpfleet && UPDATE_GOLDEN=true go test -run TestDockerfilesGenerated -count=1 .
+
 .PHONY: images
 images: ## build one container image per server with docker or podman (skipped where neither exists)
 	@if [ -z "$(CONTAINER)" ]; then echo "make images: neither docker nor podman is installed; skipping"; exit 0; fi; \

@@ -60,6 +60,7 @@ func commands() *command {
 		{name: "install", summary: "build every server (and mcpfleet) into one directory", run: install},
 		{name: "hostconfig", summary: "print or --write the fleet's config for an MCP host (Claude, VS Code, Cursor, Codex)", run: hostconfig},
 		{name: "catalog", summary: "write each server's registry server.json into a directory", run: catalog},
+		{name: "dockerfile", args: "SERVER", summary: "print a server's Dockerfile (make dockerfiles writes them all)", run: dockerfile},
 		{name: "version", summary: "print the version", run: printVersion},
 		{name: "apikey", summary: "API keys for service clients", subs: []*command{
 			{name: "new", args: "--id NAME", summary: "generate a key and the config entry (its SHA-256) that accepts it", run: apikeyNew},

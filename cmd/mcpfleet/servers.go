@@ -21,11 +21,12 @@ type fleetServer struct {
 	// creds are the upstream credentials the server needs; empty when it
 	// needs none (the CRM) or finds them itself (AWS's default chain).
 	creds []credential
-	// stdioEnv are extra environment variables every stdio host config
-	// sets; dataDir entries get a per-user absolute directory.
+	// dataDirEnv is the variable naming the server's local data
+	// directory (the CRM's SQLite); host configs and up set it to an
+	// absolute per-user directory, images to /data.
 	dataDirEnv string
-	// needsRegion marks servers that read AWS_REGION (documented in
-	// server.json, never required).
+	// awsChain marks the server that takes credentials from the AWS
+	// default chain (server.json documents AWS_REGION and AWS_PROFILE).
 	awsChain bool
 }
 
