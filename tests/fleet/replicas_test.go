@@ -234,7 +234,7 @@ func TestReplicasBehindRoundRobin(t *testing.T) {
 				"MCPFLEET_POLICY_RATE_LIMIT_BACKEND=redis",
 				"MCPFLEET_POLICY_RATE_LIMIT_REDIS_URL=" + redisURL,
 				"MCPFLEET_POLICY_RATE_LIMIT_KEY_PREFIX=" + prefix,
-				"MCPFLEET_POLICY_APPROVAL_HMAC_KEY=replicas-test-shared-key",
+				"MCPFLEET_POLICY_APPROVAL_HMAC_KEY=replicas-test-key-shared-by-both-replicas",
 			}
 			// The first replica loads the demo data; the second finds it.
 			a := startReplica(t, append(env, "MCPFLEET_CRM_LOAD_DEMO_DATA=true"))
