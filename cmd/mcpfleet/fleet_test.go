@@ -74,3 +74,62 @@ func TestServerTableCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIHelpAndVersion: asked-for help is output with exit 0 and the
+// right command path; the version answers to both spellings.
+func TestCLIHelpAndVersion(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--help"}, "usage: mcpfleet run ["},
+		{[]string{"up", "--help"}, "usage: mcpfleet up ["},
+		{[]string{"up", "-h"}, "-servers string"},
+		{[]string{"hostconfig", "--help"}, "usage: mcpfleet hostconfig --client"},
+		{[]string{"catalog", "-help"}, "usage: mcpfleet catalog --out DIR"},
+		{[]string{"install", "--help"}, "usage: mcpfleet install --dir DIR"},
+		{[]string{"apikey", "new", "--help"}, "usage: mcpfleet apikey new --id NAME"},
+		{[]string{"policy", "check", "--help"}, "usage: mcpfleet policy check FILE..."},
+	} {
+		code, out, errOut := mcpfleet(t, c.args...)
+		if code != 0 || !strings.Contains(out, c.want) || strings.Contains(out, "mcpfleet mcpfleet") || errOut != "" {
+			t.Errorf("%v: exit %d\nstdout %q\nstderr %q", c.args, code, out, errOut)
+		}
+	}
+	for _, args := range [][]string{{"--version"}, {"version"}, {"-version"}} {
+		code, out, _ := mcpfleet(t, args...)
+		if code != 0 || !strings.HasPrefix(out, "mcpfleet ") || len(strings.Fields(out)) < 2 {
+			t.Errorf("%v: exit %d, %q", args, code, out)
+		}
+	}
+}
+
+// TestHelpColumnsAligned: every command's summary starts in one column.
+func TestHelpColumnsAligned(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"policy", "help"}, {"audit", "help"}} {
+		_, out, _ := mcpfleet(t, args...)
+		col := -1
+		lines := 0
+		for _, line := range strings.Split(out, "\n") {
+			if !strings.HasPrefix(line, "  ") {
+				continue
+			}
+			// The summary starts after the first run of 3+ spaces past
+			// the command column.
+			i := strings.Index(line[2:], "   ")
+			if i < 0 {
+				t.Errorf("%v: no column gap in %q", args, line)
+				continue
+			}
+			start := 2 + i + len(line[2+i:]) - len(strings.TrimLeft(line[2+i:], " "))
+			if col >= 0 && start != col {
+				t.Errorf("%v: summary at column %d, others at %d:\n%s", args, start, col, out)
+			}
+			col = start
+			lines++
+		}
+		if lines < 1 {
+			t.Errorf("%v: %d command lines:\n%s", args, lines, out)
+		}
+	}
+}
