@@ -44,6 +44,7 @@ func TestServerTableCredentials(t *testing.T) {
 	for _, s := range fleetTable {
 		byName[s.name] = s
 	}
+	t.Setenv("HOME", t.TempDir()) // no ~/.aws here
 	for _, c := range []struct {
 		server string
 		env    map[string]string
@@ -51,7 +52,8 @@ func TestServerTableCredentials(t *testing.T) {
 		child  []string
 	}{
 		{"crm", nil, "", nil},
-		{"aws", nil, "", nil},
+		{"aws", map[string]string{"HOME": "/nonexistent"}, "AWS_PROFILE", nil},
+		{"aws", map[string]string{"AWS_PROFILE": "dev"}, "", nil},
 		{"github", nil, "GITHUB_TOKEN", nil},
 		{"github", map[string]string{"GITHUB_TOKEN": "x"}, "", []string{"MCPFLEET_GITHUB_TOKEN=env:GITHUB_TOKEN"}},
 		{"github", map[string]string{"MCPFLEET_GITHUB_TOKEN": "x"}, "", nil},

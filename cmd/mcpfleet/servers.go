@@ -76,10 +76,42 @@ func (s fleetServer) binaryName() string { return "mcp-" + s.name }
 // pkgPath is the server's main package relative to the repository root.
 func (s fleetServer) pkgPath() string { return "./servers/" + s.name + "/cmd/mcp-" + s.name }
 
+// awsChainVars are the variables that give the AWS default credential
+// chain something to find outside shared config files.
+var awsChainVars = []string{"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN_FILE",
+	"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"}
+
+// hasAWSCredentials reports whether the default chain has a source here:
+// one of awsChainVars, or a shared config or credentials file.
+func hasAWSCredentials(getenv func(string) string) bool {
+	for _, v := range awsChainVars {
+		if getenv(v) != "" {
+			return true
+		}
+	}
+	files := []string{getenv("AWS_SHARED_CREDENTIALS_FILE"), getenv("AWS_CONFIG_FILE")}
+	if home, err := os.UserHomeDir(); err == nil {
+		files = append(files, filepath.Join(home, ".aws", "credentials"), filepath.Join(home, ".aws", "config"))
+	}
+	for _, f := range files {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // missingCreds returns the credentials not available in the environment
-// (neither the MCPFLEET_ variable nor its alias is set).
+// (neither the MCPFLEET_ variable nor its alias is set; for the AWS
+// server, no source for the default chain).
 func (s fleetServer) missingCreds(getenv func(string) string) []credential {
 	var out []credential
+	if s.awsChain && !hasAWSCredentials(getenv) {
+		out = append(out, credential{alias: "AWS_PROFILE", what: "or AWS_ACCESS_KEY_ID, or ~/.aws/credentials: a source for the AWS default credential chain"})
+	}
 	for _, c := range s.creds {
 		if getenv(c.env) == "" && (c.alias == "" || getenv(c.alias) == "") {
 			out = append(out, c)
