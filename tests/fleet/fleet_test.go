@@ -111,18 +111,40 @@ func freeBase(t *testing.T) int {
 }
 
 // fleetEnv is the environment of a fleet run: no upstream credentials (so
-// GitHub and Slack stay out, each with its line), data in a temp dir.
+// GitHub, Slack and AWS stay out, each with its line; HOME is a temp dir so
+// ~/.aws is absent), data in a temp dir.
 func fleetEnv(t *testing.T) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "GITHUB_TOKEN", "MCPFLEET_GITHUB_TOKEN", "SLACK_TOKEN", "MCPFLEET_SLACK_TOKEN", "XDG_DATA_HOME", "MCPFLEET_CONFIG":
+		case "GITHUB_TOKEN", "MCPFLEET_GITHUB_TOKEN", "SLACK_TOKEN", "MCPFLEET_SLACK_TOKEN", "XDG_DATA_HOME", "MCPFLEET_CONFIG",
+			"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+			// make test runs these tests: the make run inside must not join
+			// the outer make's jobserver.
+			"MAKEFLAGS", "MFLAGS", "MAKELEVEL":
 			continue
 		}
 		env = append(env, kv)
 	}
-	return append(env, "XDG_DATA_HOME="+t.TempDir())
+	home := t.TempDir()
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "HOME=") {
+			out = append(out, kv)
+		}
+	}
+	// The go tool keeps its caches where it had them (make run builds).
+	goenv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := strings.Split(strings.TrimSpace(string(goenv)), "\n")
+	if len(vals) != 3 {
+		t.Fatalf("go env: %q", goenv)
+	}
+	return append(out, "XDG_DATA_HOME="+t.TempDir(), "HOME="+home,
+		"GOCACHE="+vals[0], "GOMODCACHE="+vals[1], "GOPATH="+vals[2])
 }
 
 // running is a started fleet: the process we signal, the banner's servers.
