@@ -1,6 +1,7 @@
 # mcpfleet: every Go target loops over the modules listed in go.work.
 #
-#   make run    the local fleet with embedded defaults (CRM with demo data)
+#   make run    the local fleet: builds every server once into $(BIN_DIR), then
+#               runs mcpfleet up (each server its own process on loopback)
 #   make test   every test: unit and integration (race on), real clients,
 #               the official conformance suite. Installs what it needs
 #               (Node 22 + the suite into .tools/, npm client packages into
@@ -20,6 +21,17 @@ CLIENT_DEPS := tests/clients/node_modules/.package-lock.json
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/bin/staticcheck-$(STATICCHECK_VERSION)
 RUN_ADDR ?= 127.0.0.1:8080
+BIN_DIR ?= $(CURDIR)/.bin
+PREFIX ?= $(HOME)/.local
+INSTALL_DIR ?= $(PREFIX)/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+# Servers with a Dockerfile (servers/<name>/Dockerfile); images are built
+# from the repository root so the sibling modules are in the context.
+# A server joins once its sources land (servers/<name>/cmd/mcp-<name>).
+IMAGE_SERVERS := $(foreach s,$(patsubst servers/%/Dockerfile,%,$(wildcard servers/*/Dockerfile)),$(if $(wildcard servers/$(s)/cmd/mcp-$(s)/main.go),$(s)))
+IMAGE_PREFIX ?= mcpfleet
+CONTAINER := $(shell command -v docker 2>/dev/null || command -v podman 2>/dev/null)
 BENCH_RUNS ?= 5
 BENCH_DURATION ?= 3s
 
@@ -27,9 +39,33 @@ BENCH_DURATION ?= 3s
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
+.PHONY: bin
+bin: ## build mcpfleet and every server once into BIN_DIR (static, CGO_ENABLED=0)
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/ ./cmd/mcpfleet
+	$(BIN_DIR)/mcpfleet install --dir $(BIN_DIR) >/dev/null
+
 .PHONY: run
-run: ## run the local fleet with embedded defaults: the CRM (demo data) over HTTP on RUN_ADDR
-	go run ./cmd/mcpfleet run --addr $(RUN_ADDR)
+run: bin ## the local fleet on loopback from RUN_ADDR (CRM with demo data); Ctrl-C or SIGTERM stops it
+	@# exec: the shell becomes mcpfleet, so make's SIGTERM and the
+	@# terminal's SIGINT reach it directly and it stops every server.
+	exec $(BIN_DIR)/mcpfleet up --bin-dir $(BIN_DIR) --addr $(RUN_ADDR)
+
+.PHONY: install
+install: ## build mcpfleet and every server into INSTALL_DIR (default ~/.local/bin)
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(INSTALL_DIR)/ ./cmd/mcpfleet
+	$(INSTALL_DIR)/mcpfleet install --dir $(INSTALL_DIR)
+
+.PHONY: dockerfiles
+dockerfiles: ## regenerate servers/<name>/Dockerfile from cmd/mcpfleet/dockerfile.tmpl and the server table
+	cd cmd/mcpfleet && UPDATE_GOLDEN=true go test -run TestDockerfilesGenerated -count=1 .
+
+.PHONY: images
+images: ## build one container image per server with docker or podman (skipped where neither exists)
+	@if [ -z "$(CONTAINER)" ]; then echo "make images: neither docker nor podman is installed; skipping"; exit 0; fi; \
+	for s in $(IMAGE_SERVERS); do \
+		echo "== image $(IMAGE_PREFIX)/mcp-$$s:$(VERSION)"; \
+		$(CONTAINER) build -f servers/$$s/Dockerfile --build-arg VERSION=$(VERSION) -t $(IMAGE_PREFIX)/mcp-$$s:$(VERSION) . ; \
+	done
 
 .PHONY: build
 build: ## compile every module

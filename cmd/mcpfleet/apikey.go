@@ -12,12 +12,13 @@ import (
 // apikeyNew prints a new API key and the config entry that accepts it. The
 // key itself is shown once and never stored: servers keep only its SHA-256.
 func apikeyNew(_ context.Context, e *env, args []string) int {
-	fs := newFlags(e, "mcpfleet apikey new", "--id NAME")
+	fs := newFlags(e, "apikey new", "--id NAME")
 	id := fs.String("id", "", "the client's name; it becomes the principal's subject")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code
 	}
-	if *id == "" || fs.NArg() > 0 {
+	if *id == "" || len(pos) > 0 {
 		fmt.Fprintln(e.stderr, "mcpfleet apikey new: --id NAME is required")
 		return 2
 	}

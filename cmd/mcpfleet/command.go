@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 )
 
 // command is a node of the command tree: a group with subcommands, or a
@@ -22,6 +23,13 @@ type command struct {
 func (c *command) dispatch(ctx context.Context, e *env, path []string, args []string) int {
 	path = append(path, c.name)
 	if c.run != nil {
+		if wantsHelp(args) {
+			// Asked-for help is output, not an error: it goes to stdout
+			// and the flag parser's ErrHelp becomes exit 0.
+			help := *e
+			help.stderr = e.stdout
+			return c.run(ctx, &help, args)
+		}
 		return c.run(ctx, e, args)
 	}
 	if len(args) == 0 {
@@ -45,18 +53,41 @@ func (c *command) dispatch(ctx context.Context, e *env, path []string, args []st
 
 func (c *command) usage(w io.Writer, path []string) {
 	fmt.Fprintf(w, "usage: %s <command> [arguments]\n\ncommands:\n", strings.Join(path, " "))
+	tw := newTable(w)
 	for _, s := range c.subs {
 		name := s.name
 		if s.args != "" {
 			name += " " + s.args
 		}
-		fmt.Fprintf(w, "  %-40s %s\n", name, s.summary)
+		fmt.Fprintf(tw, "  %s\t%s\n", name, s.summary)
 	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nrun '%s <command> --help' for a command's arguments and flags\n", strings.Join(path, " "))
+}
+
+// newTable returns a writer that aligns tab-separated columns.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+}
+
+// wantsHelp reports whether a leaf's arguments ask for help before any
+// "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 // newFlags returns a flag set for a leaf command whose errors and usage go
-// to stderr.
+// to stderr. name is the command path after "mcpfleet", e.g. "policy check".
 func newFlags(e *env, name, args string) *flag.FlagSet {
+	name = strings.TrimPrefix(name, "mcpfleet ")
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {

@@ -1,105 +1,19 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
-	"net"
-	"net/http"
-	"os"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
 )
 
-// lockedBuffer is written by the fleet's goroutines and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// TestFleetRun starts the local fleet, finds the CRM ready with its demo
-// data and answering MCP, and stops it by cancelling.
-func TestFleetRun(t *testing.T) {
-	addr := freeAddr(t)
-	var out, errOut lockedBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	go func() {
-		done <- run(ctx, []string{"run", "--addr", addr, "--data-dir", t.TempDir()},
-			&env{stdout: &out, stderr: &errOut, getenv: os.Getenv})
-	}()
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+func TestUpRefusesNonLoopback(t *testing.T) {
+	for _, cmd := range []string{"up", "run"} {
+		code, _, errOut := mcpfleet(t, cmd, "--addr", "0.0.0.0:8080")
+		if code != 2 || !strings.Contains(errOut, "not a loopback address") {
+			t.Errorf("%s: exit %d: %s", cmd, code, errOut)
 		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("fleet not ready: %s", errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !strings.Contains(out.String(), "crm      "+base+"/mcp") || !strings.Contains(out.String(), "claude mcp add --transport http crm") {
-		t.Errorf("banner: %s", out.String())
-	}
-	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
-	req, _ := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Mcp-Session-Id") == "" {
-		t.Errorf("initialize without credentials on the local fleet: %d", resp.StatusCode)
-	}
-	if !strings.Contains(errOut.String(), "loaded demo data") {
-		t.Errorf("demo data not loaded: %s", errOut.String())
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit %d: %s", code, errOut.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("fleet did not stop")
-	}
-}
-
-func TestFleetRunRefusesNonLoopback(t *testing.T) {
-	code, _, errOut := mcpfleet(t, "run", "--addr", "0.0.0.0:8080")
-	if code != 2 || !strings.Contains(errOut, "not a loopback address") {
-		t.Errorf("exit %d: %s", code, errOut)
 	}
 }
 
@@ -125,19 +39,99 @@ func TestAPIKeyNew(t *testing.T) {
 	}
 }
 
-func TestFleetSkipsGitHubWithoutToken(t *testing.T) {
-	fleet := localFleet(t.TempDir(), false)
-	for _, s := range fleet {
-		if s.name != "github" {
-			continue
-		}
-		if ok, why := s.enabled(func(string) string { return "" }); ok || !strings.Contains(why, "GITHUB_TOKEN") {
-			t.Errorf("github without a token: %v %q", ok, why)
-		}
-		if ok, _ := s.enabled(func(k string) string { return map[string]string{"GITHUB_TOKEN": "x"}[k] }); !ok {
-			t.Error("github with GITHUB_TOKEN is skipped")
-		}
-		return
+func TestServerTableCredentials(t *testing.T) {
+	byName := map[string]fleetServer{}
+	for _, s := range fleetTable {
+		byName[s.name] = s
 	}
-	t.Fatal("github is not in the local fleet")
+	t.Setenv("HOME", t.TempDir()) // no ~/.aws here
+	for _, c := range []struct {
+		server string
+		env    map[string]string
+		miss   string
+		child  []string
+	}{
+		{"crm", nil, "", nil},
+		{"aws", map[string]string{"HOME": "/nonexistent"}, "AWS_PROFILE", nil},
+		{"aws", map[string]string{"AWS_PROFILE": "dev"}, "", nil},
+		{"github", nil, "GITHUB_TOKEN", nil},
+		{"github", map[string]string{"GITHUB_TOKEN": "x"}, "", []string{"MCPFLEET_GITHUB_TOKEN=env:GITHUB_TOKEN"}},
+		{"github", map[string]string{"MCPFLEET_GITHUB_TOKEN": "x"}, "", nil},
+		{"slack", nil, "SLACK_TOKEN", nil},
+		{"slack", map[string]string{"SLACK_TOKEN": "x"}, "", []string{"MCPFLEET_SLACK_TOKEN=env:SLACK_TOKEN"}},
+	} {
+		getenv := func(k string) string { return c.env[k] }
+		s := byName[c.server]
+		miss := s.missingCreds(getenv)
+		if got := ""; len(miss) > 0 {
+			got = miss[0].alias
+			if got != c.miss {
+				t.Errorf("%s %v: missing %q, want %q", c.server, c.env, got, c.miss)
+			}
+		} else if c.miss != "" {
+			t.Errorf("%s %v: nothing missing, want %q", c.server, c.env, c.miss)
+		}
+		if got := s.credEnv(getenv); !slices.Equal(got, c.child) {
+			t.Errorf("%s %v: child env %v, want %v", c.server, c.env, got, c.child)
+		}
+	}
+}
+
+// TestCLIHelpAndVersion: asked-for help is output with exit 0 and the
+// right command path; the version answers to both spellings.
+func TestCLIHelpAndVersion(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--help"}, "usage: mcpfleet run ["},
+		{[]string{"up", "--help"}, "usage: mcpfleet up ["},
+		{[]string{"up", "-h"}, "-servers string"},
+		{[]string{"hostconfig", "--help"}, "usage: mcpfleet hostconfig --client"},
+		{[]string{"catalog", "-help"}, "usage: mcpfleet catalog --out DIR"},
+		{[]string{"install", "--help"}, "usage: mcpfleet install --dir DIR"},
+		{[]string{"apikey", "new", "--help"}, "usage: mcpfleet apikey new --id NAME"},
+		{[]string{"policy", "check", "--help"}, "usage: mcpfleet policy check FILE..."},
+	} {
+		code, out, errOut := mcpfleet(t, c.args...)
+		if code != 0 || !strings.Contains(out, c.want) || strings.Contains(out, "mcpfleet mcpfleet") || errOut != "" {
+			t.Errorf("%v: exit %d\nstdout %q\nstderr %q", c.args, code, out, errOut)
+		}
+	}
+	for _, args := range [][]string{{"--version"}, {"version"}, {"-version"}} {
+		code, out, _ := mcpfleet(t, args...)
+		if code != 0 || !strings.HasPrefix(out, "mcpfleet ") || len(strings.Fields(out)) < 2 {
+			t.Errorf("%v: exit %d, %q", args, code, out)
+		}
+	}
+}
+
+// TestHelpColumnsAligned: every command's summary starts in one column.
+func TestHelpColumnsAligned(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"policy", "help"}, {"audit", "help"}} {
+		_, out, _ := mcpfleet(t, args...)
+		col := -1
+		lines := 0
+		for _, line := range strings.Split(out, "\n") {
+			if !strings.HasPrefix(line, "  ") {
+				continue
+			}
+			// The summary starts after the first run of 3+ spaces past
+			// the command column.
+			i := strings.Index(line[2:], "   ")
+			if i < 0 {
+				t.Errorf("%v: no column gap in %q", args, line)
+				continue
+			}
+			start := 2 + i + len(line[2+i:]) - len(strings.TrimLeft(line[2+i:], " "))
+			if col >= 0 && start != col {
+				t.Errorf("%v: summary at column %d, others at %d:\n%s", args, start, col, out)
+			}
+			col = start
+			lines++
+		}
+		if lines < 1 {
+			t.Errorf("%v: %d command lines:\n%s", args, lines, out)
+		}
+	}
 }

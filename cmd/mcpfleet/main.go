@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -28,7 +29,20 @@ func main() {
 // run executes one command line and returns the exit code: 0 success, 1
 // the check failed (invalid policy, failing case, broken chain), 2 usage.
 func run(ctx context.Context, args []string, e *env) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
+	}
 	return commands().dispatch(ctx, e, nil, args)
+}
+
+// printVersion prints "mcpfleet VERSION".
+func printVersion(_ context.Context, e *env, args []string) int {
+	fs := newFlags(e, "version", "")
+	if _, code, ok := parse(fs, args); !ok {
+		return code
+	}
+	fmt.Fprintf(e.stdout, "mcpfleet %s\n", fullVersion())
+	return 0
 }
 
 // commands is the command tree.
@@ -41,8 +55,13 @@ func commands() *command {
 			{name: "schema", summary: "print the JSON Schema of the policy document", run: policySchema},
 			{name: "default", summary: "print the built-in default policy", run: policyDefault},
 		}},
-		{name: "run", args: "[--addr HOST:PORT] [--data-dir DIR] [--demo=false]",
-			summary: "run the local fleet over HTTP on loopback (the CRM with demo data; servers with credentials in the environment)", run: fleetRun},
+		{name: "up", summary: "run the local fleet: each server its own process on loopback, until Ctrl-C", run: fleetUp("up")},
+		{name: "run", summary: "same as up", run: fleetUp("run")},
+		{name: "install", summary: "build every server (and mcpfleet) into one directory", run: install},
+		{name: "hostconfig", summary: "print or --write the fleet's config for an MCP host (Claude, VS Code, Cursor, Codex)", run: hostconfig},
+		{name: "catalog", summary: "write each server's registry server.json into a directory", run: catalog},
+		{name: "dockerfile", args: "SERVER", summary: "print a server's Dockerfile (make dockerfiles writes them all)", run: dockerfile},
+		{name: "version", summary: "print the version", run: printVersion},
 		{name: "apikey", summary: "API keys for service clients", subs: []*command{
 			{name: "new", args: "--id NAME", summary: "generate a key and the config entry (its SHA-256) that accepts it", run: apikeyNew},
 		}},
@@ -52,6 +71,3 @@ func commands() *command {
 		}},
 	}}
 }
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"

@@ -1,0 +1,3 @@
+module github.com/mcpfleet/mcpfleet/deploy/healthcheck
+
+go 1.26.0
