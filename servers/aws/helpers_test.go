@@ -204,3 +204,5 @@ func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func appModules() []fx.Option { return []fx.Option{aws.Module} }
