@@ -26,11 +26,13 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.53.0
 	github.com/aws/smithy-go v1.28.9
 	github.com/johannesboyne/gofakes3 v1.2.0
+	github.com/mcpfleet/mcpfleet/bench v0.0.0-00010101000000-000000000000
 	github.com/mcpfleet/mcpfleet/pkg/core v0.0.0-00010101000000-000000000000
 	github.com/mcpfleet/mcpfleet/pkg/observability v0.0.0-00010101000000-000000000000
 	github.com/mcpfleet/mcpfleet/pkg/policy v0.0.0-00010101000000-000000000000
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 	go.uber.org/fx v1.24.0
+	go.uber.org/goleak v1.3.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
@@ -100,7 +102,7 @@ require (
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 	golang.org/x/tools v0.49.0 // indirect

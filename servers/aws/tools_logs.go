@@ -261,7 +261,7 @@ func newQueryLogsInsights(s *Service) *core.ToolDef {
 				}
 				return out, nil
 			case logstypes.QueryStatusFailed, logstypes.QueryStatusCancelled, logstypes.QueryStatusTimeout, logstypes.QueryStatusUnknown:
-				return InsightsOut{}, fmt.Errorf("Logs Insights query %s ended with status %s in account %q, region %s; check the query syntax and the time window", qid, resp.Status, c.acct.Name, c.region)
+				return InsightsOut{}, fmt.Errorf("the Logs Insights query %s ended with status %s in account %q, region %s; check the query syntax and the time window", qid, resp.Status, c.acct.Name, c.region)
 			}
 			notifyProgress(ctx, c.core, float64(poll), fmt.Sprintf("query %s is %s; %.0f records scanned", qid, resp.Status, out.RecordsScanned))
 			if time.Now().Add(s.limits.QueryPoll).After(deadline) {
