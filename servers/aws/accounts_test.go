@@ -63,6 +63,13 @@ func TestAccountsAndRegions(t *testing.T) {
 		field(accounts, "accounts.2.writes") != false || field(accounts, "accounts.1.default") != true {
 		t.Errorf("list_accounts = %v", accounts)
 	}
+	one := s.ok("list_accounts", obj{"account": "prod"})
+	if length(one, "accounts") != 1 || str(one, "accounts.0.role_arn") != "arn:aws:iam::222222222222:role/mcp-read" {
+		t.Errorf("list_accounts(prod) = %v", one)
+	}
+	if msg := s.fails("list_accounts", obj{"account": "prod", "region": "us-east-1"}); !strings.Contains(msg, `not allowed in account "prod"`) {
+		t.Errorf("list_accounts with a region outside prod: %s", msg)
+	}
 	if len(s.fake.Requests()) != 2 {
 		t.Error("list_accounts sent a request")
 	}

@@ -55,7 +55,7 @@ func TestToolsGuard(t *testing.T) {
 		_ = json.Unmarshal(in, &schema)
 		_, hasAccount := schema.Properties["account"]
 		_, hasRegion := schema.Properties["region"]
-		if spec.Name != "list_accounts" && (!hasAccount || !hasRegion) {
+		if !hasAccount || !hasRegion {
 			t.Errorf("%s: lacks the account and region arguments", spec.Name)
 		}
 	}

@@ -19,8 +19,11 @@ type AccountInfo struct {
 	Role     string   `json:"role_arn,omitempty"`
 }
 
-// ListAccountsIn takes no arguments.
-type ListAccountsIn struct{}
+// ListAccountsIn optionally names one account (and checks a region
+// against it).
+type ListAccountsIn struct {
+	Target
+}
 
 // ListAccountsOut lists the configured accounts.
 type ListAccountsOut struct {
@@ -31,13 +34,21 @@ func newListAccounts(s *Service) *core.ToolDef {
 	return core.NewTool(core.ToolSpec{
 		Name:  "list_accounts",
 		Title: "List configured AWS accounts",
-		Description: "Lists the accounts this server may use, with each one's allowed regions (the first is the default), " +
-			"whether it is read-only and whether writes are enabled. Makes no AWS request.",
+		Description: "Lists the accounts this server may use (or, with account, that one), with each one's allowed regions " +
+			"(the first is the default), whether it is read-only and whether writes are enabled. Makes no AWS request.",
 		Toolset: toolsetIdentity, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.No,
 		Classification: core.Internal, Permissions: core.NoPermissions,
-	}, func(ctx context.Context, _ *core.Call, _ ListAccountsIn) (ListAccountsOut, error) {
+	}, func(ctx context.Context, _ *core.Call, in ListAccountsIn) (ListAccountsOut, error) {
 		out := ListAccountsOut{Accounts: []AccountInfo{}}
-		for _, a := range s.Accounts() {
+		accts := s.Accounts()
+		if in.Account != "" || in.Region != "" {
+			a, _, err := s.access(in.Target, false)
+			if err != nil {
+				return ListAccountsOut{}, err
+			}
+			accts = []*Acct{a}
+		}
+		for _, a := range accts {
 			info := AccountInfo{Name: a.Name, Default: a == s.def, Regions: a.regions, ReadOnly: a.readOnly, Writes: a.writes}
 			if a.assume != nil {
 				info.Role = a.assume.RoleARN
