@@ -26,14 +26,11 @@ type Server struct {
 	MCP     *mcp.Server
 	catalog *Catalog
 	calls   *invoker
-
-	// The inline path (inline.go): the tools it may serve and the same
-	// middleware chain go-sdk runs, ending in the tool handler.
-	sessions    *sessions
-	handlers    map[string]mcp.ToolHandler
-	registered  map[string]*mcp.Tool // as advertised
-	inlineTools map[string]*ToolDef
-	inlineChain mcp.MethodHandler
+	sessions *sessions
+	// handlers and registered (as advertised) let NotifyToolListChanged
+	// register a tool again unchanged.
+	handlers   map[string]mcp.ToolHandler
+	registered map[string]*mcp.Tool
 }
 
 // ServerParams are the dependencies of [NewServer].
@@ -62,6 +59,7 @@ func NewServer(p ServerParams) *Server {
 	if len(p.Catalog.tools) > 0 {
 		opts.Capabilities.Tools = &mcp.ToolCapabilities{ListChanged: true}
 	}
+	opts.SetCacheable = cacheHints(p.Config)
 	for _, o := range p.Options {
 		o(opts)
 	}
@@ -72,7 +70,6 @@ func NewServer(p ServerParams) *Server {
 	calls := newInvoker(p.Logger, p.Config.Limits.MaxConcurrentCalls, p.Config.Limits.ToolTimeout, int(p.Config.Limits.MaxResultBytes))
 	handlers := make(map[string]mcp.ToolHandler, len(p.Catalog.tools))
 	registered := make(map[string]*mcp.Tool, len(p.Catalog.tools))
-	inlineTools := map[string]*ToolDef{}
 	for _, td := range p.Catalog.tools {
 		h := calls.handler(td)
 		handlers[td.spec.Name] = h
@@ -84,9 +81,6 @@ func NewServer(p ServerParams) *Server {
 		}
 		s.AddTool(tool, h)
 		registered[td.spec.Name] = tool
-		if td.spec.Effect == ReadOnly && !td.spec.Interactive {
-			inlineTools[td.spec.Name] = td
-		}
 	}
 	for _, r := range p.Catalog.resources {
 		s.AddResource(r.Resource, r.Handler)
@@ -102,20 +96,12 @@ func NewServer(p ServerParams) *Server {
 	slices.SortStableFunc(mws, func(a, b Middleware) int {
 		return cmp.Or(cmp.Compare(a.Order, b.Order), cmp.Compare(a.Name, b.Name))
 	})
-	chain := []mcp.Middleware{principalMiddleware(defaultPrincipal(p.Config))}
+	chain := []mcp.Middleware{reachability, principalMiddleware(defaultPrincipal(p.Config))}
 	for _, m := range mws {
 		chain = append(chain, m.Func)
 	}
 	s.AddReceivingMiddleware(append([]mcp.Middleware{sess.middleware}, chain...)...)
-
-	var inline mcp.MethodHandler = func(ctx context.Context, _ string, req mcp.Request) (mcp.Result, error) {
-		r := req.(*mcp.CallToolRequest)
-		return handlers[r.Params.Name](ctx, r)
-	}
-	for _, m := range slices.Backward(chain) {
-		inline = m(inline)
-	}
-	return &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, handlers: handlers, registered: registered, inlineTools: inlineTools, inlineChain: inline}
+	return &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, handlers: handlers, registered: registered}
 }
 
 // NotifyToolListChanged tells every connected client to list tools again,
@@ -154,6 +140,38 @@ func (s *Server) Drain(ctx context.Context) error {
 func (s *Server) CloseSessions() {
 	for ss := range s.MCP.Sessions() {
 		_ = ss.Close()
+	}
+}
+
+// listTTL is how long a client may keep a list (tools, prompts, resources,
+// templates) before asking again. Lists change only when the server is
+// redeployed or its policy reloads; every call is checked against the
+// current policy whatever the client cached.
+const listTTL = 60 * time.Second
+
+// cacheHints returns the ttlMs/cacheScope rule for results that carry them
+// (2026-07-28). With authentication on, what a list shows and what a read
+// returns depend on who asks (the policy filters lists and redacts by
+// clearance), so only the caller's own client may cache them: "private".
+// Discovery describes the server, the same for everyone: "public".
+func cacheHints(cfg config.Config) func(context.Context, mcp.Request, *mcp.Cacheable) {
+	scope := "private"
+	if cfg.Auth.Disabled {
+		scope = "public" // every caller is the same anonymous principal
+	}
+	return func(_ context.Context, req mcp.Request, c *mcp.Cacheable) {
+		switch req.(type) {
+		case *mcp.DiscoverRequest:
+			c.CacheScope = "public"
+			c.TTLMs = int(listTTL.Milliseconds())
+		case *mcp.ListToolsRequest, *mcp.ListPromptsRequest, *mcp.ListResourcesRequest, *mcp.ListResourceTemplatesRequest:
+			c.CacheScope = scope
+			c.TTLMs = int(listTTL.Milliseconds())
+		default: // resources/read: a resource handler may have decided
+			if c.CacheScope == "" || scope == "private" {
+				c.CacheScope = scope
+			}
+		}
 	}
 }
 

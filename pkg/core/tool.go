@@ -115,10 +115,6 @@ type ToolSpec struct {
 	Permissions []string
 	// Timeout overrides the server-wide per-tool timeout when non-zero.
 	Timeout time.Duration
-	// Interactive marks a tool that talks back to the client while it runs
-	// (progress, logging, elicitation, sampling). Its calls always take
-	// go-sdk's streaming path rather than the inline JSON path.
-	Interactive bool
 }
 
 // ReadOnlyHint reports whether the tool is marked read-only.

@@ -278,8 +278,8 @@ const (
 )
 
 // elicitMode says how, if at all, the user can be asked: the client must
-// have declared elicitation, and a mid-call request needs a response stream
-// to travel on (core's inline JSON path has none).
+// have declared elicitation, and a mid-call request needs a session to
+// travel on (stateless requests have none: core.ClientReachable).
 func (e *Enforcer) elicitMode(ctx context.Context, req *mcp.CallToolRequest) elicitMode {
 	if !e.cfg.Approval.Elicitation {
 		return elicitNone

@@ -175,11 +175,20 @@ func (h *Harness) BaseURL() string { return "http://" + h.ln.Addr() }
 func (h *Harness) Logs() string { return h.logs.String() }
 
 // ConnectHTTP opens a Streamable HTTP client session using client (which can
-// add an Authorization header).
+// add an Authorization header), speaking protocol 2025-11-25: an initialize
+// handshake and, unless the server is stateless, a session.
 func (h *Harness) ConnectHTTP(t testing.TB, client *http.Client) *mcp.ClientSession {
 	t.Helper()
+	return h.ConnectHTTPVersion(t, client, "2025-11-25")
+}
+
+// ConnectHTTPVersion is [Harness.ConnectHTTP] asking for protocol version.
+// From 2026-07-28 the client discovers the server (server/discover) and
+// sends its version and capabilities with every request, with no session.
+func (h *Harness) ConnectHTTPVersion(t testing.TB, client *http.Client, version string) *mcp.ClientSession {
+	t.Helper()
 	c := mcp.NewClient(&mcp.Implementation{Name: "coretest", Version: "test"}, nil)
-	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: h.URL(), HTTPClient: client}, nil)
+	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: h.URL(), HTTPClient: client}, &mcp.ClientSessionOptions{ProtocolVersion: version})
 	if err != nil {
 		t.Fatalf("http client connect: %v", err)
 	}

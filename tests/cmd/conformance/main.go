@@ -52,7 +52,7 @@ func main() {
 	var o options
 	modes := "stateful,stateless"
 	flag.StringVar(&o.tools, "tools", "", "dir where tests/scripts/install-node-tools.sh installed Node 22 and the suite (required to run the suite)")
-	flag.StringVar(&o.suite, "suite", "all", `suite to run: "active", or "all" (active plus the pending scenarios, which exercise json_schema_2020_12_tool and test_reconnection)`)
+	flag.StringVar(&o.suite, "suite", "", `run this suite ("active", "all", "draft", "pending") instead of each mode's --requirements revision`)
 	flag.StringVar(&modes, "modes", modes, "comma-separated fixture modes to run: stateful, stateless")
 	flag.StringVar(&o.out, "o", "", "keep the suite's results and logs here (default: a temp dir, removed when every mode passes)")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "limit for one run of the suite")
@@ -129,8 +129,10 @@ func runSuite(ctx context.Context, o options) (bool, error) {
 		r := modeRun{mode: mode, dir: filepath.Join(out, mode), node: node, suite: suite, o: o, issuer: issuer}
 		switch mode {
 		case "stateful":
+			r.requirements = "2025-11-25"
 		case "stateless":
 			r.stateless = true
+			r.requirements = "2026-07-28"
 			r.baseline, r.expected = filepath.Join(r.dir, "stateless-baseline.yml"), baseline.Server
 		default:
 			return false, fmt.Errorf("unknown mode %q (want stateful or stateless)", mode)
@@ -142,7 +144,7 @@ func runSuite(ctx context.Context, o options) (bool, error) {
 		summary = append(summary, r.report(v))
 		allOK = allOK && v.OK()
 	}
-	fmt.Printf("\n== conformance summary (suite %q, auth on, through the bearer proxy)\n", o.suite)
+	fmt.Printf("\n== conformance summary (auth on, through the bearer proxy)\n")
 	for _, s := range summary {
 		fmt.Print(s)
 	}
@@ -162,6 +164,10 @@ type modeRun struct {
 	o         options
 	issuer    *authntest.Issuer
 	stateless bool
+	// requirements is the spec revision whose frozen requirement set the
+	// suite runs in this mode: 2025-11-25 is served by sessions, 2026-07-28
+	// has none.
+	requirements string
 	baseline  string   // --expected-failures file, if any
 	expected  []string // its server scenarios
 }
@@ -189,7 +195,12 @@ func (r *modeRun) run(ctx context.Context) (conformance.Verdict, error) {
 	defer st.close()
 	fmt.Printf("== %s: fixture %s, suite against %s\n", r.mode, st.fixture.URL(), st.url)
 
-	args := []string{r.suite, "server", "--url", st.url, "--suite", r.o.suite, "-o", r.dir}
+	args := []string{r.suite, "server", "--url", st.url, "-o", r.dir}
+	if r.o.suite != "" {
+		args = append(args, "--suite", r.o.suite)
+	} else {
+		args = append(args, "--requirements", r.requirements)
+	}
 	if r.baseline != "" {
 		args = append(args, "--expected-failures", r.baseline)
 	}
@@ -238,8 +249,12 @@ func (r *modeRun) report(v conformance.Verdict) string {
 	if len(r.expected) > 0 {
 		expected = strings.Join(r.expected, ", ")
 	}
-	fmt.Fprintf(&b, "%s %-9s %d scenarios: %d checks passed, %d failed, %d warnings; expected to fail: %s\n",
-		verdict, r.mode, len(v.Scenarios), p, f, w, expected)
+	what := "--requirements " + r.requirements
+	if r.o.suite != "" {
+		what = "--suite " + r.o.suite
+	}
+	fmt.Fprintf(&b, "%s %-9s %s: %d scenarios: %d checks passed, %d failed, %d warnings; expected to fail: %s\n",
+		verdict, r.mode, what, len(v.Scenarios), p, f, w, expected)
 	for _, s := range v.Scenarios {
 		mark := "ok"
 		switch {

@@ -1,0 +1,83 @@
+package core
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Protocol revisions core serves on one endpoint. Revision 2026-07-28 has no
+// initialize and no sessions: every request carries its protocol version and
+// client capabilities in params._meta (and the version in the
+// MCP-Protocol-Version header too). go-sdk serves it only on a stateless
+// handler, so a stateful server runs a stateless handler beside its
+// session-keeping one and picks per request.
+const (
+	// ProtocolSessionless is the first revision without sessions.
+	ProtocolSessionless = "2026-07-28"
+	// ProtocolStateful is the newest revision with initialize and sessions.
+	ProtocolStateful = "2025-11-25"
+)
+
+// revisionRouter sends each request to the handler for its protocol
+// revision: sessionless requests (2026-07-28 and later) to a stateless
+// go-sdk handler, everything else to the configured stateful one. Both wrap
+// the same *mcp.Server, so tools, middleware and policy are shared.
+type revisionRouter struct {
+	stateful  http.Handler
+	stateless http.Handler
+}
+
+func (h *revisionRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if sessionless(r) {
+		h.stateless.ServeHTTP(w, r)
+		return
+	}
+	h.stateful.ServeHTTP(w, r)
+}
+
+// sessionless reports whether r speaks a sessionless revision. The header
+// decides when it names one. Otherwise a POST without a session id is
+// peeked at (it is an initialize or a sessionless request missing its
+// header): one that carries a per-request protocol version in _meta, or asks
+// server/discover, is sessionless, and the stateless handler answers it,
+// including with the header-mismatch error the revision prescribes. The body
+// is restored for whichever handler serves it.
+func sessionless(r *http.Request) bool {
+	if v := r.Header.Get("Mcp-Protocol-Version"); v != "" {
+		return v >= ProtocolSessionless
+	}
+	if r.Method != http.MethodPost || r.Header.Get("Mcp-Session-Id") != "" || r.Body == nil {
+		return false
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+	if err != nil {
+		return false // the stateful handler reports the read error (413 or 400)
+	}
+	var msg struct {
+		Method string `json:"method"`
+		Params struct {
+			Meta map[string]json.RawMessage `json:"_meta"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(body, &msg) != nil {
+		return false // batches and junk: the stateful handler's errors
+	}
+	_, hasVersion := msg.Params.Meta[mcp.MetaKeyProtocolVersion]
+	return hasVersion || msg.Method == "server/discover"
+}
+
+// errReader replays a read error after the bytes that were read before it,
+// so a handler sees a too-large body exactly as it would have.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err == nil {
+		return 0, io.EOF
+	}
+	return 0, e.err
+}
