@@ -23,9 +23,9 @@ type BuildInfo struct {
 // Server is an assembled MCP server: the go-sdk server with every tool,
 // resource and prompt registered and the middleware chain installed.
 type Server struct {
-	MCP     *mcp.Server
-	catalog *Catalog
-	calls   *invoker
+	MCP      *mcp.Server
+	catalog  *Catalog
+	calls    *invoker
 	sessions *sessions
 	// handlers and registered (as advertised) let NotifyToolListChanged
 	// register a tool again unchanged.

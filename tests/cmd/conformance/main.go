@@ -168,8 +168,8 @@ type modeRun struct {
 	// suite runs in this mode: 2025-11-25 is served by sessions, 2026-07-28
 	// has none.
 	requirements string
-	baseline  string   // --expected-failures file, if any
-	expected  []string // its server scenarios
+	baseline     string   // --expected-failures file, if any
+	expected     []string // its server scenarios
 }
 
 // run starts the stack, runs the suite against the proxy and judges the
