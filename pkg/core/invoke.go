@@ -30,10 +30,12 @@ type invoker struct {
 	maxResultBytes int
 	busyRetryAfter time.Duration
 	inflight       atomic.Int64
+	states         *stateSigner
 }
 
-func newInvoker(logger *slog.Logger, maxConcurrent int, timeout time.Duration, maxResultBytes int) *invoker {
+func newInvoker(logger *slog.Logger, maxConcurrent int, timeout time.Duration, maxResultBytes int, key RequestStateKey) *invoker {
 	return &invoker{
+		states:         newStateSigner(key),
 		logger:         logger,
 		slots:          make(chan struct{}, maxConcurrent),
 		defaultTimeout: timeout,
@@ -68,13 +70,23 @@ func (iv *invoker) handler(td *ToolDef) mcp.ToolHandler {
 		if err != nil {
 			return toolErrorResult(err), nil
 		}
+		call := &Call{Request: req}
+		if signed := req.Params.RequestState; signed != "" {
+			if call.state, err = iv.states.open(td.spec.Name, signed); err != nil {
+				return nil, err
+			}
+		}
 		if timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, timeout)
 			defer cancel()
 		}
-		res, out, err := iv.run(ctx, td, req, in)
+		res, out, err := iv.run(ctx, td, call, in)
 		if err != nil {
+			var need *InputRequired
+			if errors.As(err, &need) {
+				return &mcp.CallToolResult{InputRequests: need.Requests, RequestState: iv.states.sign(td.spec.Name, need.State)}, nil
+			}
 			if wire, ok := protocolError(err); ok {
 				return nil, wire
 			}
@@ -92,14 +104,14 @@ func (iv *invoker) handler(td *ToolDef) mcp.ToolHandler {
 
 // run calls the handler, turning a panic into an internal protocol error so
 // that one broken tool cannot take the server down.
-func (iv *invoker) run(ctx context.Context, td *ToolDef, req *mcp.CallToolRequest, in any) (res *mcp.CallToolResult, out any, err error) {
+func (iv *invoker) run(ctx context.Context, td *ToolDef, call *Call, in any) (res *mcp.CallToolResult, out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			iv.logger.ErrorContext(ctx, "tool panicked", "tool", td.spec.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			res, out, err = nil, nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error in tool " + td.spec.Name}
 		}
 	}()
-	return td.invoke(ctx, &Call{Request: req}, in)
+	return td.invoke(ctx, call, in)
 }
 
 // encode marshals the structured result once and uses the same bytes for the

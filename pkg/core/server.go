@@ -43,6 +43,9 @@ type ServerParams struct {
 	Catalog    *Catalog
 	Middleware []Middleware   `group:"mcpfleet.middleware"`
 	Options    []ServerOption `group:"mcpfleet.server_options"`
+	// StateKey signs request state of input-required results; see
+	// [RequestStateKey].
+	StateKey RequestStateKey `optional:"true"`
 }
 
 // NewServer builds the go-sdk server from the catalog. Middleware is
@@ -67,7 +70,7 @@ func NewServer(p ServerParams) *Server {
 	title := p.Config.Server.Title
 	s := mcp.NewServer(&mcp.Implementation{Name: p.Config.Server.Name, Title: title, Version: p.Info.Version}, opts)
 
-	calls := newInvoker(p.Logger, p.Config.Limits.MaxConcurrentCalls, p.Config.Limits.ToolTimeout, int(p.Config.Limits.MaxResultBytes))
+	calls := newInvoker(p.Logger, p.Config.Limits.MaxConcurrentCalls, p.Config.Limits.ToolTimeout, int(p.Config.Limits.MaxResultBytes), p.StateKey)
 	handlers := make(map[string]mcp.ToolHandler, len(p.Catalog.tools))
 	registered := make(map[string]*mcp.Tool, len(p.Catalog.tools))
 	for _, td := range p.Catalog.tools {

@@ -186,8 +186,10 @@ func (s ToolSpec) validate(serverName string) error {
 // request (for progress notifications, logging, elicitation) and the caller.
 type Call struct {
 	// Request is the underlying MCP request. Its Session may be used to send
-	// progress notifications or ask the client for input.
+	// progress notifications or log.
 	Request *mcp.CallToolRequest
+	// state is the verified request state of an input-required retry.
+	state string
 }
 
 // Session returns the session the call arrived on.

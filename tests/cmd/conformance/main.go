@@ -133,7 +133,9 @@ func runSuite(ctx context.Context, o options) (bool, error) {
 		case "stateless":
 			r.stateless = true
 			r.requirements = "2026-07-28"
-			r.baseline, r.expected = filepath.Join(r.dir, "stateless-baseline.yml"), baseline.Server
+			if len(baseline.Server) > 0 {
+				r.baseline, r.expected = filepath.Join(r.dir, "stateless-baseline.yml"), baseline.Server
+			}
 		default:
 			return false, fmt.Errorf("unknown mode %q (want stateful or stateless)", mode)
 		}
