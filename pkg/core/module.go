@@ -266,7 +266,7 @@ func startHTTP(p transportParams) *httpserver.Server {
 	sessionlessOpts.Stateless = true
 	sessionlessOpts.EventStore = nil
 	sessionlessOpts.PropagateRequestCancellation = true
-	stateless := withHTTPRequest(mcp.NewStreamableHTTPHandler(getServer, &sessionlessOpts))
+	stateless := taskHeaders(withHTTPRequest(mcp.NewStreamableHTTPHandler(getServer, &sessionlessOpts)))
 	// A stateless handler serves every revision: earlier ones with a
 	// temporary session per request. A stateful deployment keeps sessions
 	// for the earlier revisions and routes sessionless requests to the

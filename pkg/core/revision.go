@@ -3,8 +3,10 @@ package core
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -80,4 +82,52 @@ func (e errReader) Read([]byte) (int, error) {
 		return 0, io.EOF
 	}
 	return 0, e.err
+}
+
+// taskHeaders enforces the routing header of the tasks methods: tasks/get,
+// tasks/update and tasks/cancel name their task in Mcp-Name, which must
+// match params.taskId (go-sdk checks Mcp-Name only for the methods it
+// knows). A mismatch is a 400 with a HeaderMismatch (-32020) error.
+func taskHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := r.Header.Get("Mcp-Method")
+		if r.Method != http.MethodPost || (method != "tasks/get" && method != "tasks/update" && method != "tasks/cancel") ||
+			r.Header.Get("Mcp-Protocol-Version") < ProtocolSessionless {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+		if err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var msg struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params struct {
+				TaskID *string `json:"taskId"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(body, &msg) != nil || msg.Method != method || msg.Params.TaskID == nil {
+			next.ServeHTTP(w, r) // go-sdk reports these
+			return
+		}
+		name := strings.TrimSpace(r.Header.Get("Mcp-Name"))
+		if name == *msg.Params.TaskID {
+			next.ServeHTTP(w, r)
+			return
+		}
+		problem := "missing required Mcp-Name header for method " + method
+		if name != "" {
+			problem = "header mismatch: Mcp-Name header value does not match params.taskId"
+		}
+		id := msg.ID
+		if len(id) == 0 {
+			id = json.RawMessage("null")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"error":{"code":%d,"message":%q}}`, id, mcp.CodeHeaderMismatch, problem)
+	})
 }

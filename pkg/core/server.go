@@ -11,7 +11,9 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
+	"github.com/mcpfleet/mcpfleet/pkg/core/cache"
 	"github.com/mcpfleet/mcpfleet/pkg/core/config"
+	"github.com/mcpfleet/mcpfleet/pkg/core/tasks"
 )
 
 // BuildInfo names the binary and its version.
@@ -46,6 +48,8 @@ type ServerParams struct {
 	// StateKey signs request state of input-required results; see
 	// [RequestStateKey].
 	StateKey RequestStateKey `optional:"true"`
+	// Cache holds task state (shared by replicas with the Redis backend).
+	Cache cache.Cache
 }
 
 // NewServer builds the go-sdk server from the catalog. Middleware is
@@ -63,6 +67,15 @@ func NewServer(p ServerParams) *Server {
 		opts.Capabilities.Tools = &mcp.ToolCapabilities{ListChanged: true}
 	}
 	opts.SetCacheable = cacheHints(p.Config)
+	taskTools := map[string]*ToolDef{}
+	for _, td := range p.Catalog.tools {
+		if td.spec.Task != TaskNever {
+			taskTools[td.spec.Name] = td
+		}
+	}
+	if len(taskTools) > 0 {
+		opts.Capabilities.Extensions = map[string]any{tasks.ExtensionID: map[string]any{}}
+	}
 	for _, o := range p.Options {
 		o(opts)
 	}
@@ -77,9 +90,15 @@ func NewServer(p ServerParams) *Server {
 		h := calls.handler(td)
 		handlers[td.spec.Name] = h
 		tool := td.tool
-		if !p.Config.Tools.OutputSchemas {
+		if !p.Config.Tools.OutputSchemas || td.spec.Task != TaskNever {
 			t := *tool
-			t.OutputSchema = nil
+			if !p.Config.Tools.OutputSchemas {
+				t.OutputSchema = nil
+			}
+			if td.spec.Task != TaskNever {
+				// Say so in the listing, where a client decides how to call.
+				t.Meta = mcp.Meta{tasks.ExtensionID: map[string]any{"taskSupport": td.spec.Task.String()}}
+			}
 			tool = &t
 		}
 		s.AddTool(tool, h)
@@ -102,6 +121,15 @@ func NewServer(p ServerParams) *Server {
 	chain := []mcp.Middleware{reachability, principalMiddleware(defaultPrincipal(p.Config))}
 	for _, m := range mws {
 		chain = append(chain, m.Func)
+	}
+	if len(taskTools) > 0 {
+		engine := newTaskEngine(tasks.NewStore(p.Cache, taskTTL, taskPollInterval), p.Logger)
+		if err := engine.register(s); err != nil {
+			panic("core: registering the task methods: " + err.Error())
+		}
+		// Innermost: policy, audit and tracing see the call before it may
+		// become a task.
+		chain = append(chain, taskMiddleware(engine, taskTools))
 	}
 	s.AddReceivingMiddleware(append([]mcp.Middleware{sess.middleware}, chain...)...)
 	return &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, handlers: handlers, registered: registered}
