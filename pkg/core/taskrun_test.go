@@ -218,4 +218,3 @@ func TestTasksSurviveAnotherReplica(t *testing.T) {
 		t.Errorf("bob on the other replica: %v", c)
 	}
 }
-

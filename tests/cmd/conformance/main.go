@@ -2,10 +2,13 @@
 // @modelcontextprotocol/conformance, on Node 22) against the fixture server
 // built on pkg/core, with authentication on: a fake OIDC issuer signs a
 // token, and a loopback proxy adds it to every request the suite sends. It
-// runs the suite twice, with the fixture in stateful and in stateless HTTP
-// mode; the stateless run passes the suite an expected-failures baseline
-// listing exactly what stateless cannot do. It prints a summary and exits
-// non-zero on any unexpected failure or stale baseline entry.
+// runs the suite four times: the requirements of protocol 2025-11-25
+// against the fixture in stateful HTTP mode and those of 2026-07-28 in
+// stateless mode (what each revision is deployed with), then each revision
+// against the other mode, since every server answers both revisions on one
+// URL. A baseline (stateless-baseline.yml) may list expected failures of
+// the 2026-07-28 stateless run. It prints a summary and exits non-zero on
+// any unexpected failure or stale baseline entry.
 //
 // Usage (from tests/; `make conformance` does this):
 //
@@ -50,10 +53,10 @@ type options struct {
 
 func main() {
 	var o options
-	modes := "stateful,stateless"
+	modes := "stateful,stateless,stateful:2026-07-28,stateless:2025-11-25"
 	flag.StringVar(&o.tools, "tools", "", "dir where tests/scripts/install-node-tools.sh installed Node 22 and the suite (required to run the suite)")
 	flag.StringVar(&o.suite, "suite", "", `run this suite ("active", "all", "draft", "pending") instead of each mode's --requirements revision`)
-	flag.StringVar(&modes, "modes", modes, "comma-separated fixture modes to run: stateful, stateless")
+	flag.StringVar(&modes, "modes", modes, "comma-separated runs, each a fixture mode (stateful or stateless) and optionally :REVISION, the --requirements to run (default 2025-11-25 stateful, 2026-07-28 stateless)")
 	flag.StringVar(&o.out, "o", "", "keep the suite's results and logs here (default: a temp dir, removed when every mode passes)")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "limit for one run of the suite")
 	flag.BoolVar(&o.verbose, "v", false, "stream the suite's output")
@@ -126,18 +129,22 @@ func runSuite(ctx context.Context, o options) (bool, error) {
 	allOK := true
 	var summary []string
 	for _, mode := range o.modes {
-		r := modeRun{mode: mode, dir: filepath.Join(out, mode), node: node, suite: suite, o: o, issuer: issuer}
-		switch mode {
+		kind, revision, _ := strings.Cut(mode, ":")
+		r := modeRun{mode: mode, dir: filepath.Join(out, strings.ReplaceAll(mode, ":", "-")), node: node, suite: suite, o: o, issuer: issuer}
+		switch kind {
 		case "stateful":
 			r.requirements = "2025-11-25"
 		case "stateless":
 			r.stateless = true
 			r.requirements = "2026-07-28"
-			if len(baseline.Server) > 0 {
-				r.baseline, r.expected = filepath.Join(r.dir, "stateless-baseline.yml"), baseline.Server
-			}
 		default:
-			return false, fmt.Errorf("unknown mode %q (want stateful or stateless)", mode)
+			return false, fmt.Errorf("unknown mode %q (want stateful or stateless, optionally :REVISION)", mode)
+		}
+		if revision != "" {
+			r.requirements = revision
+		}
+		if r.stateless && r.requirements == "2026-07-28" && len(baseline.Server) > 0 {
+			r.baseline, r.expected = filepath.Join(r.dir, "stateless-baseline.yml"), baseline.Server
 		}
 		v, err := r.run(ctx)
 		if err != nil {
@@ -255,7 +262,7 @@ func (r *modeRun) report(v conformance.Verdict) string {
 	if r.o.suite != "" {
 		what = "--suite " + r.o.suite
 	}
-	fmt.Fprintf(&b, "%s %-9s %s: %d scenarios: %d checks passed, %d failed, %d warnings; expected to fail: %s\n",
+	fmt.Fprintf(&b, "%s %-20s %s: %d scenarios: %d checks passed, %d failed, %d warnings; expected to fail: %s\n",
 		verdict, r.mode, what, len(v.Scenarios), p, f, w, expected)
 	for _, s := range v.Scenarios {
 		mark := "ok"
