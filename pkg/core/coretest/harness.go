@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/fx"
 
@@ -58,6 +59,12 @@ func (h *Harness) closeListener() {
 // stdin: use [Harness.Connect] for an in-memory session.
 func Start(t testing.TB, o Options) *Harness {
 	t.Helper()
+	// Every structured tool result is checked against the tool's output
+	// schema; a mismatch fails the test that made the call.
+	checker := &resultChecker{resolved: map[string]*jsonschema.Resolved{}, report: t.Errorf}
+	o.Modules = append(append([]fx.Option(nil), o.Modules...),
+		fx.Populate(&checker.catalog),
+		core.AsMiddleware(checker.middleware))
 	h, err := New(o)
 	if err != nil {
 		t.Fatalf("building server: %v", err)
