@@ -107,14 +107,25 @@ func (s *stateSigner) mac(tool, state string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// statePrefix marks request state core signed. Other layers (the policy's
+// approval tokens) put their own state in the same field; a tool only ever
+// sees state core signed for it.
+const statePrefix = "mcpfleet1."
+
 // sign binds state to the tool it belongs to.
 func (s *stateSigner) sign(tool, state string) string {
-	return s.mac(tool, state) + "." + state
+	return statePrefix + s.mac(tool, state) + "." + state
 }
 
-// open verifies signed state and returns what the tool signed.
+// open verifies signed state and returns what the tool signed: "" for
+// state core did not sign (the tool never sees it), an error for state
+// that claims core's signature but fails it.
 func (s *stateSigner) open(tool, signed string) (string, error) {
-	mac, state, ok := strings.Cut(signed, ".")
+	rest, ours := strings.CutPrefix(signed, statePrefix)
+	if !ours {
+		return "", nil
+	}
+	mac, state, ok := strings.Cut(rest, ".")
 	if !ok || !hmac.Equal([]byte(mac), []byte(s.mac(tool, state))) {
 		return "", &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "requestState failed its integrity check; call the tool again without inputResponses"}
 	}

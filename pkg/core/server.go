@@ -3,10 +3,12 @@ package core
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/fx"
 
@@ -90,17 +92,22 @@ func NewServer(p ServerParams) *Server {
 		h := calls.handler(td)
 		handlers[td.spec.Name] = h
 		tool := td.tool
-		if !p.Config.Tools.OutputSchemas || td.spec.Task != TaskNever {
-			t := *tool
-			if !p.Config.Tools.OutputSchemas {
-				t.OutputSchema = nil
-			}
-			if td.spec.Task != TaskNever {
-				// Say so in the listing, where a client decides how to call.
-				t.Meta = mcp.Meta{tasks.ExtensionID: map[string]any{"taskSupport": td.spec.Task.String()}}
-			}
-			tool = &t
+		t := *tool
+		if !p.Config.Tools.OutputSchemas {
+			t.OutputSchema = nil
 		}
+		if td.spec.Task != TaskNever {
+			// Say so in the listing, where a client decides how to call.
+			t.Meta = mcp.Meta{tasks.ExtensionID: map[string]any{"taskSupport": td.spec.Task.String()}}
+		}
+		// Schemas go to go-sdk encoded once: it re-encodes a schema value
+		// for every tools/list, and under 2026-07-28 for every tools/call
+		// (to find x-mcp-header annotations), which profiles showed as a
+		// sixth of a stateless call's CPU. Validation stays core's, against
+		// the compiled schema.
+		t.InputSchema = encodedSchema(t.InputSchema)
+		t.OutputSchema = encodedSchema(t.OutputSchema)
+		tool = &t
 		s.AddTool(tool, h)
 		registered[td.spec.Name] = tool
 	}
@@ -237,4 +244,19 @@ func principalMiddleware(fallback *authn.Principal) mcp.Middleware {
 			return next(ctx, method, req)
 		}
 	}
+}
+
+// encodedSchema returns a schema as JSON, or nil for none.
+func encodedSchema(schema any) any {
+	if schema == nil {
+		return nil
+	}
+	if s, ok := schema.(*jsonschema.Schema); ok && s == nil {
+		return nil
+	}
+	raw, err := json.Marshal(schema)
+	if err != nil {
+		return schema // go-sdk reports it when the tool is added
+	}
+	return json.RawMessage(raw)
 }

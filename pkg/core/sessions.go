@@ -32,9 +32,11 @@ func ClientReachable(ctx context.Context) bool { return ctx.Value(unreachableKey
 // this itself only for 2026-07-28 requests.
 func reachability(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-		if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss.ID() == "" {
-			ctx = context.WithValue(ctx, unreachableKey{}, true)
-			if httpCtx, ok := ctx.Value(httpRequestKey{}).(context.Context); ok {
+		// Only the stateless HTTP handler records the request (in-memory
+		// and stdio sessions have no id either, but can be called back).
+		if httpCtx, ok := ctx.Value(httpRequestKey{}).(context.Context); ok {
+			if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss.ID() == "" {
+				ctx = context.WithValue(ctx, unreachableKey{}, true)
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithCancel(ctx)
 				defer cancel()

@@ -392,7 +392,15 @@ var tokenProperty = &jsonschema.Schema{
 // optional confirmation_token property; t itself is shared and unchanged.
 func withConfirmationToken(t *mcp.Tool) *mcp.Tool {
 	c := *t
-	switch s := t.InputSchema.(type) {
+	schema := t.InputSchema
+	if raw, ok := schema.(json.RawMessage); ok {
+		// core hands go-sdk schemas encoded once.
+		var m map[string]any
+		if json.Unmarshal(raw, &m) == nil {
+			schema = m
+		}
+	}
+	switch s := schema.(type) {
 	case *jsonschema.Schema:
 		s2 := *s
 		s2.Properties = maps.Clone(s.Properties)
