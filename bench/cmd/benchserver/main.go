@@ -72,6 +72,12 @@ func serveBare(addr string, stateless, jsonResp bool) error {
 			return nil, echo.Output(in), nil
 		})
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: stateless, JSONResponse: jsonResp})
+	return serveLibrary(addr, h)
+}
+
+// serveLibrary serves a library's MCP handler at /mcp, with /healthz, until
+// SIGTERM.
+func serveLibrary(addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

@@ -3,11 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
-	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	mcpgoserver "github.com/mark3labs/mcp-go/server"
@@ -30,24 +25,5 @@ func serveMCPGo(addr string, stateless bool) error {
 			}
 			return mcpgo.NewToolResultStructured(out, string(text)), nil
 		})
-	h := mcpgoserver.NewStreamableHTTPServer(s, mcpgoserver.WithStateLess(stateless), mcpgoserver.WithEndpointPath("/mcp"))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/mcp", h)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	srv := &http.Server{Handler: mux}
-	go func() {
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-		<-sig
-		_ = srv.Close()
-	}()
-	announce(ready{URL: "http://" + ln.Addr().String() + "/mcp"})
-	if err := srv.Serve(ln); err != http.ErrServerClosed {
-		return err
-	}
-	return nil
+	return serveLibrary(addr, mcpgoserver.NewStreamableHTTPServer(s, mcpgoserver.WithStateLess(stateless), mcpgoserver.WithEndpointPath("/mcp")))
 }
