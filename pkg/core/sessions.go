@@ -58,9 +58,9 @@ func withHTTPRequest(next http.Handler) http.Handler {
 	})
 }
 
-// sessions tracks go-sdk's sessions by id so the inline path can find them,
+// sessions tracks go-sdk's sessions by id so core can find them,
 // knows who owns each (the principal that initialized it) and closes sessions
-// that have been idle too long, counting activity on both paths.
+// that have been idle too long.
 type sessions struct {
 	mu      sync.RWMutex
 	byID    map[string]*sessionEntry
