@@ -218,3 +218,30 @@ func TestTasksSurviveAnotherReplica(t *testing.T) {
 		t.Errorf("bob on the other replica: %v", c)
 	}
 }
+
+// TestTasksOnASession: a 2025-11-25 client that declared the extension at
+// initialize gets tasks on its session too.
+func TestTasksOnASession(t *testing.T) {
+	cancelled := make(chan string, 1)
+	h := startHTTP(t, jobModules(cancelled), nil)
+	resp, body := rawPost(t, h.URL(), keyA, "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"extensions":{"io.modelcontextprotocol/tasks":{}}},"clientInfo":{"name":"raw","version":"1"}}}`)
+	id := resp.Header.Get("Mcp-Session-Id")
+	if resp.StatusCode != 200 || id == "" {
+		t.Fatalf("initialize: %d %s", resp.StatusCode, body)
+	}
+	rawPost(t, h.URL(), keyA, id, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	_, body = rawPost(t, h.URL(), keyA, id, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"job"}}`)
+	res := result(t, rpcBody(t, body))
+	task, _ := res["taskId"].(string)
+	if res["resultType"] != "task" || task == "" {
+		t.Fatalf("tools/call on the session: %s", body)
+	}
+	for range 500 {
+		_, body = rawPost(t, h.URL(), keyA, id, `{"jsonrpc":"2.0","id":3,"method":"tasks/get","params":{"taskId":"`+task+`"}}`)
+		if r := result(t, rpcBody(t, body)); r["status"] == "completed" {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the task never completed: %s", body)
+}
