@@ -108,6 +108,6 @@ tidy-check: ## fail if any go.mod/go.sum is not tidy
 	@for m in $(MODULES); do (cd $$m && go mod tidy -diff >/dev/null) || { echo "not tidy: run (cd $${m#$(CURDIR)/} && go mod tidy)"; exit 1; }; done
 
 .PHONY: bench
-bench: ## Go benchmarks, then the load comparison (bare go-sdk vs our core vs the full chain)
+bench: ## Go benchmarks, then the load comparison (bare go-sdk, mcp-go, our core, the full chain; 2025-11-25 and 2026-07-28 stateless)
 	@for m in $(MODULES); do echo "== bench $${m#$(CURDIR)/}"; (cd $$m && go test -run '^$$' -bench . ./...); done
-	cd bench && go run ./cmd/fleetbench -modes bare,core,chain -runs $(BENCH_RUNS) -duration $(BENCH_DURATION)
+	cd bench && go run ./cmd/fleetbench -modes bare,mcpgo,core,chain -revisions 2025-11-25,2026-07-28 -runs $(BENCH_RUNS) -duration $(BENCH_DURATION)

@@ -9,6 +9,7 @@ replace github.com/mcpfleet/mcpfleet/pkg/observability => ../pkg/observability
 replace github.com/mcpfleet/mcpfleet/pkg/policy => ../pkg/policy
 
 require (
+	github.com/mark3labs/mcp-go v1.6.0
 	github.com/mcpfleet/mcpfleet/pkg/core v0.0.0-00010101000000-000000000000
 	github.com/mcpfleet/mcpfleet/pkg/observability v0.0.0-00010101000000-000000000000
 	github.com/mcpfleet/mcpfleet/pkg/policy v0.0.0-00010101000000-000000000000
@@ -45,8 +46,10 @@ require (
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2 // indirect
 	github.com/segmentio/asm v1.1.3 // indirect
 	github.com/segmentio/encoding v0.5.4 // indirect
+	github.com/spf13/cast v1.7.1 // indirect
 	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect

@@ -28,7 +28,15 @@ type Target struct {
 	Token string // sent as a bearer token when not empty
 	// Stateless skips the session handshake.
 	Stateless bool
+	// Revision is the protocol revision to speak: "" for 2025-11-25 (with a
+	// session unless Stateless), or "2026-07-28": no handshake, the version
+	// and capabilities in every request's _meta, Mcp-Method and Mcp-Name
+	// headers.
+	Revision string
 }
+
+// Sessionless is the protocol revision without sessions.
+const Sessionless = "2026-07-28"
 
 // Load describes one measurement.
 type Load struct {
@@ -143,13 +151,18 @@ type session struct {
 	target  Target
 	id      string
 	version string
+	tool    string // named in Mcp-Name under 2026-07-28
 	buf     bytes.Buffer
 }
 
-const protocolVersion = "2025-06-18"
+const protocolVersion = "2025-11-25"
 
 func open(ctx context.Context, client *http.Client, target Target) (*session, error) {
 	s := &session{client: client, target: target}
+	if target.Revision == Sessionless {
+		s.version = Sessionless
+		return s, nil
+	}
 	if target.Stateless {
 		s.version = protocolVersion
 		return s, nil
@@ -201,6 +214,10 @@ func (s *session) headers(req *http.Request) {
 	if s.target.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.target.Token)
 	}
+	if s.version == Sessionless && s.tool != "" {
+		req.Header.Set("Mcp-Method", "tools/call")
+		req.Header.Set("Mcp-Name", s.tool)
+	}
 }
 
 // post sends one message and returns the response with its JSON-RPC payload
@@ -250,7 +267,11 @@ func (s *session) callTool(ctx context.Context, id int, tool string, args json.R
 	msg = strconv.AppendQuote(msg, tool)
 	msg = append(msg, `,"arguments":`...)
 	msg = append(msg, args...)
+	if s.version == Sessionless {
+		msg = append(msg, `,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`...)
+	}
 	msg = append(msg, `}}`...)
+	s.tool = tool
 	resp, body, err := s.post(ctx, msg)
 	if err != nil {
 		return err

@@ -14,23 +14,26 @@ import (
 	"github.com/mcpfleet/mcpfleet/pkg/core/coretest"
 )
 
-// TestDriver runs the driver against a real server on both response paths
-// (core's inline JSON and go-sdk's SSE) and in stateless mode: every call
-// must complete and be counted, and a failing call must be counted as one.
+// TestDriver runs the driver against a real server with JSON and SSE
+// responses, stateless, and speaking 2026-07-28 (to a stateful and a
+// stateless server): every call must complete and be counted, and a
+// failing call must be counted as one.
 func TestDriver(t *testing.T) {
 	for _, tc := range []struct {
-		name              string
-		inline, stateless bool
-	}{{"inline json", true, false}, {"sse", false, false}, {"stateless", false, true}} {
+		name            string
+		json, stateless bool
+		revision        string
+	}{{"json", true, false, ""}, {"sse", false, false, ""}, {"stateless", false, true, ""},
+		{"2026 on stateful", false, false, loadgen.Sessionless}, {"2026 on stateless", false, true, loadgen.Sessionless}} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := coretest.Start(t, coretest.Options{Modules: []fx.Option{echo.Module}, Config: func(c *config.Config) {
 				c.Transport = "http"
 				c.HTTP.Addr = "127.0.0.1:0"
-				c.HTTP.InlineToolCalls = tc.inline
+				c.HTTP.JSONResponse = tc.json
 				c.HTTP.Stateless = tc.stateless
 				c.Auth.Disabled = true
 			}})
-			target := loadgen.Target{URL: h.URL(), Stateless: tc.stateless}
+			target := loadgen.Target{URL: h.URL(), Stateless: tc.stateless, Revision: tc.revision}
 			res, err := loadgen.Run(context.Background(), loadgen.NewClient(2), target,
 				loadgen.Load{Sessions: 2, Duration: 300 * time.Millisecond, Tool: "echo", Args: json.RawMessage(`{"message":"hi"}`)})
 			if err != nil {

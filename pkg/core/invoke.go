@@ -30,10 +30,12 @@ type invoker struct {
 	maxResultBytes int
 	busyRetryAfter time.Duration
 	inflight       atomic.Int64
+	states         *stateSigner
 }
 
-func newInvoker(logger *slog.Logger, maxConcurrent int, timeout time.Duration, maxResultBytes int) *invoker {
+func newInvoker(logger *slog.Logger, maxConcurrent int, timeout time.Duration, maxResultBytes int, key RequestStateKey) *invoker {
 	return &invoker{
+		states:         newStateSigner(key),
 		logger:         logger,
 		slots:          make(chan struct{}, maxConcurrent),
 		defaultTimeout: timeout,
@@ -44,62 +46,99 @@ func newInvoker(logger *slog.Logger, maxConcurrent int, timeout time.Duration, m
 
 // handler adapts a ToolDef to the raw go-sdk handler signature.
 func (iv *invoker) handler(td *ToolDef) mcp.ToolHandler {
+	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		call, err := iv.prepare(ctx, td, req)
+		if err != nil {
+			return nil, err
+		}
+		return iv.invoke(ctx, td, call)
+	}
+}
+
+// acquire takes a slot of the concurrency cap, or refuses with "busy".
+func (iv *invoker) acquire() (release func(), err error) {
+	select {
+	case iv.slots <- struct{}{}:
+		iv.inflight.Add(1)
+		return func() {
+			iv.inflight.Add(-1)
+			<-iv.slots
+		}, nil
+	default:
+		return nil, &jsonrpc.Error{
+			Code:    CodeServerBusy,
+			Message: fmt.Sprintf("server busy: %d tool calls in flight; retry after %s", cap(iv.slots), iv.busyRetryAfter),
+			Data:    json.RawMessage(fmt.Sprintf(`{"retryAfterMs":%d}`, iv.busyRetryAfter.Milliseconds())),
+		}
+	}
+}
+
+// prepare builds the Call for a request, verifying the request state an
+// input-required retry carries.
+func (iv *invoker) prepare(ctx context.Context, td *ToolDef, req *mcp.CallToolRequest) (*Call, error) {
+	call := &Call{Request: req}
+	call.task, _ = ctx.Value(taskRunKey{}).(*taskRun)
+	if signed := req.Params.RequestState; signed != "" {
+		state, err := iv.states.open(td.spec.Name, signed)
+		if err != nil {
+			return nil, err
+		}
+		call.state = state
+	}
+	return call, nil
+}
+
+// invoke decodes the arguments and runs the handler under the tool's
+// timeout, turning its outcome into a result.
+func (iv *invoker) invoke(ctx context.Context, td *ToolDef, call *Call) (*mcp.CallToolResult, error) {
+	release, err := iv.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	in, err := td.decode(call.Request.Params.Arguments)
+	if err != nil {
+		return toolErrorResult(err), nil
+	}
 	timeout := iv.defaultTimeout
 	if td.spec.Timeout > 0 {
 		timeout = td.spec.Timeout
 	}
-	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		select {
-		case iv.slots <- struct{}{}:
-			iv.inflight.Add(1)
-			defer func() {
-				iv.inflight.Add(-1)
-				<-iv.slots
-			}()
-		default:
-			return nil, &jsonrpc.Error{
-				Code:    CodeServerBusy,
-				Message: fmt.Sprintf("server busy: %d tool calls in flight; retry after %s", cap(iv.slots), iv.busyRetryAfter),
-				Data:    json.RawMessage(fmt.Sprintf(`{"retryAfterMs":%d}`, iv.busyRetryAfter.Milliseconds())),
-			}
-		}
-
-		in, err := td.decode(req.Params.Arguments)
-		if err != nil {
-			return toolErrorResult(err), nil
-		}
-		if timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, timeout)
-			defer cancel()
-		}
-		res, out, err := iv.run(ctx, td, req, in)
-		if err != nil {
-			if wire, ok := protocolError(err); ok {
-				return nil, wire
-			}
-			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-				err = fmt.Errorf("tool %s timed out after %s; narrow the request or try again later", td.spec.Name, timeout)
-			}
-			return toolErrorResult(err), nil
-		}
-		if res != nil {
-			return res, nil
-		}
-		return iv.encode(td, out)
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 	}
+	res, out, err := iv.run(ctx, td, call, in)
+	if err != nil {
+		var need *InputRequired
+		if errors.As(err, &need) {
+			return &mcp.CallToolResult{InputRequests: need.Requests, RequestState: iv.states.sign(td.spec.Name, need.State)}, nil
+		}
+		if wire, ok := protocolError(err); ok {
+			return nil, wire
+		}
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			err = fmt.Errorf("tool %s timed out after %s; narrow the request or try again later", td.spec.Name, timeout)
+		}
+		return toolErrorResult(err), nil
+	}
+	if res != nil {
+		return res, nil
+	}
+	return iv.encode(td, out)
 }
 
 // run calls the handler, turning a panic into an internal protocol error so
 // that one broken tool cannot take the server down.
-func (iv *invoker) run(ctx context.Context, td *ToolDef, req *mcp.CallToolRequest, in any) (res *mcp.CallToolResult, out any, err error) {
+func (iv *invoker) run(ctx context.Context, td *ToolDef, call *Call, in any) (res *mcp.CallToolResult, out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			iv.logger.ErrorContext(ctx, "tool panicked", "tool", td.spec.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			res, out, err = nil, nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error in tool " + td.spec.Name}
 		}
 	}()
-	return td.invoke(ctx, &Call{Request: req}, in)
+	return td.invoke(ctx, call, in)
 }
 
 // encode marshals the structured result once and uses the same bytes for the

@@ -243,8 +243,8 @@ func startHTTP(p transportParams) *httpserver.Server {
 	sdkOpts := &mcp.StreamableHTTPOptions{
 		Stateless:    cfg.HTTP.Stateless,
 		JSONResponse: cfg.HTTP.JSONResponse,
-		// Idle sessions are closed by core's session tracker, which also sees
-		// activity on the inline path that go-sdk does not.
+		// Idle sessions are closed by core's session tracker (sessions.go),
+		// which also knows who owns each session.
 		SessionTimeout:      0,
 		MaxRequestBodyBytes: int64(cfg.HTTP.MaxBodyBytes),
 		Logger:              p.Logger,
@@ -258,13 +258,23 @@ func startHTTP(p transportParams) *httpserver.Server {
 		store.SetMaxBytes(int(cfg.HTTP.EventStoreBytes))
 		sdkOpts.EventStore = store
 	}
-	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return p.Server.MCP }, sdkOpts)
+	getServer := func(*http.Request) *mcp.Server { return p.Server.MCP }
+	// The sessionless revision (2026-07-28) is served by a stateless handler;
+	// its POST is the whole request, so a client that goes away cancels the
+	// call.
+	sessionlessOpts := *sdkOpts
+	sessionlessOpts.Stateless = true
+	sessionlessOpts.EventStore = nil
+	sessionlessOpts.PropagateRequestCancellation = true
+	stateless := taskHeaders(withHTTPRequest(mcp.NewStreamableHTTPHandler(getServer, &sessionlessOpts)))
+	// A stateless handler serves every revision: earlier ones with a
+	// temporary session per request. A stateful deployment keeps sessions
+	// for the earlier revisions and routes sessionless requests to the
+	// stateless handler, so both revisions share one URL.
+	var mcpHandler http.Handler = stateless
 	if !cfg.HTTP.Stateless {
-		if cfg.HTTP.InlineToolCalls {
-			mcpHandler = &inlineHandler{server: p.Server, sessions: p.Server.sessions, next: mcpHandler}
-		} else {
-			mcpHandler = touchSessions(p.Server.sessions, mcpHandler)
-		}
+		stateful := touchSessions(p.Server.sessions, mcp.NewStreamableHTTPHandler(getServer, sdkOpts))
+		mcpHandler = &revisionRouter{stateful: stateful, stateless: stateless}
 		if cfg.HTTP.SessionTimeout > 0 {
 			p.Lifecycle.Append(fx.StartStopHook(p.Server.sessions.start, p.Server.sessions.close))
 		}

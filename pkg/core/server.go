@@ -3,15 +3,19 @@ package core
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/fx"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
+	"github.com/mcpfleet/mcpfleet/pkg/core/cache"
 	"github.com/mcpfleet/mcpfleet/pkg/core/config"
+	"github.com/mcpfleet/mcpfleet/pkg/core/tasks"
 )
 
 // BuildInfo names the binary and its version.
@@ -23,17 +27,14 @@ type BuildInfo struct {
 // Server is an assembled MCP server: the go-sdk server with every tool,
 // resource and prompt registered and the middleware chain installed.
 type Server struct {
-	MCP     *mcp.Server
-	catalog *Catalog
-	calls   *invoker
-
-	// The inline path (inline.go): the tools it may serve and the same
-	// middleware chain go-sdk runs, ending in the tool handler.
-	sessions    *sessions
-	handlers    map[string]mcp.ToolHandler
-	registered  map[string]*mcp.Tool // as advertised
-	inlineTools map[string]*ToolDef
-	inlineChain mcp.MethodHandler
+	MCP      *mcp.Server
+	catalog  *Catalog
+	calls    *invoker
+	sessions *sessions
+	// handlers and registered (as advertised) let NotifyToolListChanged
+	// register a tool again unchanged.
+	handlers   map[string]mcp.ToolHandler
+	registered map[string]*mcp.Tool
 }
 
 // ServerParams are the dependencies of [NewServer].
@@ -46,6 +47,13 @@ type ServerParams struct {
 	Catalog    *Catalog
 	Middleware []Middleware   `group:"mcpfleet.middleware"`
 	Options    []ServerOption `group:"mcpfleet.server_options"`
+	// StateKey signs request state of input-required results; see
+	// [RequestStateKey].
+	StateKey RequestStateKey `optional:"true"`
+	// Cache holds task state (shared by replicas with the Redis backend).
+	// Only a server with task tools needs it, and must then include
+	// [CacheModule].
+	Cache cache.Cache `optional:"true"`
 	// Clock is what idle sessions are timed by; tests inject one. Without
 	// it, real time.
 	Clock Clock `optional:"true"`
@@ -71,6 +79,16 @@ func NewServer(p ServerParams) *Server {
 	if len(p.Catalog.tools) > 0 {
 		opts.Capabilities.Tools = &mcp.ToolCapabilities{ListChanged: true}
 	}
+	opts.SetCacheable = cacheHints(p.Config)
+	taskTools := map[string]*ToolDef{}
+	for _, td := range p.Catalog.tools {
+		if td.spec.Task != TaskNever {
+			taskTools[td.spec.Name] = td
+		}
+	}
+	if len(taskTools) > 0 {
+		opts.Capabilities.Extensions = map[string]any{tasks.ExtensionID: map[string]any{}}
+	}
 	for _, o := range p.Options {
 		o(opts)
 	}
@@ -82,24 +100,31 @@ func NewServer(p ServerParams) *Server {
 	title := p.Config.Server.Title
 	s := mcp.NewServer(&mcp.Implementation{Name: p.Config.Server.Name, Title: title, Version: p.Info.Version}, opts)
 
-	calls := newInvoker(p.Logger, p.Config.Limits.MaxConcurrentCalls, p.Config.Limits.ToolTimeout, int(p.Config.Limits.MaxResultBytes))
+	calls := newInvoker(p.Logger, p.Config.Limits.MaxConcurrentCalls, p.Config.Limits.ToolTimeout, int(p.Config.Limits.MaxResultBytes), p.StateKey)
 	handlers := make(map[string]mcp.ToolHandler, len(p.Catalog.tools))
 	registered := make(map[string]*mcp.Tool, len(p.Catalog.tools))
-	inlineTools := map[string]*ToolDef{}
 	for _, td := range p.Catalog.tools {
 		h := calls.handler(td)
 		handlers[td.spec.Name] = h
 		tool := td.tool
+		t := *tool
 		if !p.Config.Tools.OutputSchemas {
-			t := *tool
 			t.OutputSchema = nil
-			tool = &t
 		}
+		if td.spec.Task != TaskNever {
+			// Say so in the listing, where a client decides how to call.
+			t.Meta = mcp.Meta{tasks.ExtensionID: map[string]any{"taskSupport": td.spec.Task.String()}}
+		}
+		// Schemas go to go-sdk encoded once: it re-encodes a schema value
+		// for every tools/list, and under 2026-07-28 for every tools/call
+		// (to find x-mcp-header annotations), which profiles showed as a
+		// sixth of a stateless call's CPU. Validation stays core's, against
+		// the compiled schema.
+		t.InputSchema = encodedSchema(t.InputSchema)
+		t.OutputSchema = encodedSchema(t.OutputSchema)
+		tool = &t
 		s.AddTool(tool, h)
 		registered[td.spec.Name] = tool
-		if td.spec.Effect == ReadOnly && !td.spec.Interactive {
-			inlineTools[td.spec.Name] = td
-		}
 	}
 	for _, r := range p.Catalog.resources {
 		s.AddResource(r.Resource, r.Handler)
@@ -115,20 +140,24 @@ func NewServer(p ServerParams) *Server {
 	slices.SortStableFunc(mws, func(a, b Middleware) int {
 		return cmp.Or(cmp.Compare(a.Order, b.Order), cmp.Compare(a.Name, b.Name))
 	})
-	chain := []mcp.Middleware{principalMiddleware(defaultPrincipal(p.Config))}
+	chain := []mcp.Middleware{reachability, principalMiddleware(defaultPrincipal(p.Config))}
 	for _, m := range mws {
 		chain = append(chain, m.Func)
 	}
+	if len(taskTools) > 0 {
+		if p.Cache == nil {
+			panic("core: tools that run as tasks keep their state in the cache: include core.CacheModule")
+		}
+		engine := newTaskEngine(tasks.NewStore(p.Cache, taskTTL, taskPollInterval), p.Logger)
+		if err := engine.register(s); err != nil {
+			panic("core: registering the task methods: " + err.Error())
+		}
+		// Innermost: policy, audit and tracing see the call before it may
+		// become a task.
+		chain = append(chain, taskMiddleware(engine, taskTools))
+	}
 	s.AddReceivingMiddleware(append([]mcp.Middleware{sess.middleware}, chain...)...)
-
-	var inline mcp.MethodHandler = func(ctx context.Context, _ string, req mcp.Request) (mcp.Result, error) {
-		r := req.(*mcp.CallToolRequest)
-		return handlers[r.Params.Name](ctx, r)
-	}
-	for _, m := range slices.Backward(chain) {
-		inline = m(inline)
-	}
-	return &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, handlers: handlers, registered: registered, inlineTools: inlineTools, inlineChain: inline}
+	return &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, handlers: handlers, registered: registered}
 }
 
 // NotifyToolListChanged tells every connected client to list tools again,
@@ -170,6 +199,38 @@ func (s *Server) CloseSessions() {
 	}
 }
 
+// listTTL is how long a client may keep a list (tools, prompts, resources,
+// templates) before asking again. Lists change only when the server is
+// redeployed or its policy reloads; every call is checked against the
+// current policy whatever the client cached.
+const listTTL = 60 * time.Second
+
+// cacheHints returns the ttlMs/cacheScope rule for results that carry them
+// (2026-07-28). With authentication on, what a list shows and what a read
+// returns depend on who asks (the policy filters lists and redacts by
+// clearance), so only the caller's own client may cache them: "private".
+// Discovery describes the server, the same for everyone: "public".
+func cacheHints(cfg config.Config) func(context.Context, mcp.Request, *mcp.Cacheable) {
+	scope := "private"
+	if cfg.Auth.Disabled {
+		scope = "public" // every caller is the same anonymous principal
+	}
+	return func(_ context.Context, req mcp.Request, c *mcp.Cacheable) {
+		switch req.(type) {
+		case *mcp.DiscoverRequest:
+			c.CacheScope = "public"
+			c.TTLMs = int(listTTL.Milliseconds())
+		case *mcp.ListToolsRequest, *mcp.ListPromptsRequest, *mcp.ListResourcesRequest, *mcp.ListResourceTemplatesRequest:
+			c.CacheScope = scope
+			c.TTLMs = int(listTTL.Milliseconds())
+		default: // resources/read: a resource handler may have decided
+			if c.CacheScope == "" || scope == "private" {
+				c.CacheScope = scope
+			}
+		}
+	}
+}
+
 // defaultPrincipal is who a request acts as when the transport carries no
 // credential: the configured principal over stdio, anonymous when HTTP auth
 // is disabled, and nobody otherwise (the policy then denies).
@@ -201,4 +262,19 @@ func principalMiddleware(fallback *authn.Principal) mcp.Middleware {
 			return next(ctx, method, req)
 		}
 	}
+}
+
+// encodedSchema returns a schema as JSON, or nil for none.
+func encodedSchema(schema any) any {
+	if schema == nil {
+		return nil
+	}
+	if s, ok := schema.(*jsonschema.Schema); ok && s == nil {
+		return nil
+	}
+	raw, err := json.Marshal(schema)
+	if err != nil {
+		return schema // go-sdk reports it when the tool is added
+	}
+	return json.RawMessage(raw)
 }

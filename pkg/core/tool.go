@@ -113,12 +113,12 @@ type ToolSpec struct {
 	// Permissions are the upstream permissions (OAuth scopes, IAM actions) the
 	// tool needs; [NoPermissions] when it needs none.
 	Permissions []string
-	// Timeout overrides the server-wide per-tool timeout when non-zero.
+	// Timeout overrides the server-wide per-tool timeout when non-zero. It
+	// bounds every run of the handler, in a task too.
 	Timeout time.Duration
-	// Interactive marks a tool that talks back to the client while it runs
-	// (progress, logging, elicitation, sampling). Its calls always take
-	// go-sdk's streaming path rather than the inline JSON path.
-	Interactive bool
+	// Task says whether the tool may continue as a task after its request
+	// is answered ([Call.Detach]); the zero value never does.
+	Task TaskSupport
 }
 
 // ReadOnlyHint reports whether the tool is marked read-only.
@@ -180,6 +180,9 @@ func (s ToolSpec) validate(serverName string) error {
 	if s.Timeout < 0 {
 		errs = append(errs, errors.New("timeout is negative"))
 	}
+	if s.Task < TaskNever || s.Task > TaskRequired {
+		errs = append(errs, errors.New("task support is not one of never, optional, required"))
+	}
 	if len(errs) == 0 {
 		return nil
 	}
@@ -190,8 +193,13 @@ func (s ToolSpec) validate(serverName string) error {
 // request (for progress notifications, logging, elicitation) and the caller.
 type Call struct {
 	// Request is the underlying MCP request. Its Session may be used to send
-	// progress notifications or ask the client for input.
+	// progress notifications or log.
 	Request *mcp.CallToolRequest
+	// state is the verified request state of an input-required retry.
+	state string
+	// task is set for calls of task-capable tools from clients with the
+	// tasks extension.
+	task *taskRun
 }
 
 // Session returns the session the call arrived on.

@@ -278,8 +278,8 @@ const (
 )
 
 // elicitMode says how, if at all, the user can be asked: the client must
-// have declared elicitation, and a mid-call request needs a response stream
-// to travel on (core's inline JSON path has none).
+// have declared elicitation, and a mid-call request needs a session to
+// travel on (stateless requests have none: core.ClientReachable).
 func (e *Enforcer) elicitMode(ctx context.Context, req *mcp.CallToolRequest) elicitMode {
 	if !e.cfg.Approval.Elicitation {
 		return elicitNone
@@ -392,7 +392,15 @@ var tokenProperty = &jsonschema.Schema{
 // optional confirmation_token property; t itself is shared and unchanged.
 func withConfirmationToken(t *mcp.Tool) *mcp.Tool {
 	c := *t
-	switch s := t.InputSchema.(type) {
+	schema := t.InputSchema
+	if raw, ok := schema.(json.RawMessage); ok {
+		// core hands go-sdk schemas encoded once.
+		var m map[string]any
+		if json.Unmarshal(raw, &m) == nil {
+			schema = m
+		}
+	}
+	switch s := schema.(type) {
 	case *jsonschema.Schema:
 		s2 := *s
 		s2.Properties = maps.Clone(s.Properties)

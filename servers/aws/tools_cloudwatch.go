@@ -24,8 +24,8 @@ func (c *call) cwOpts(o *cloudwatch.Options) { o.Credentials = c.creds }
 
 // Dimension is a metric dimension.
 type Dimension struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name  string `json:"name" jsonschema:"dimension name, e.g. InstanceId"`
+	Value string `json:"value" jsonschema:"dimension value, e.g. i-0123456789abcdef0"`
 }
 
 // MetricIn names one metric and how to aggregate it.

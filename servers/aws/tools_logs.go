@@ -199,7 +199,6 @@ func newQueryLogsInsights(s *Service) *core.ToolDef {
 			"notifications. If it is still running, the result has status Running and a query_id: call again with query_id to keep waiting.",
 		Toolset: toolsetLogs, Effect: core.ReadOnly, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"logs:StartQuery", "logs:GetQueryResults"},
-		Interactive: true,
 	}, func(ctx context.Context, c *call, in InsightsIn) (InsightsOut, error) {
 		qid := in.QueryID
 		if qid != "" {

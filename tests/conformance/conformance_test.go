@@ -68,10 +68,9 @@ func TestStatelessBaselineParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"tools-call-sampling", "tools-call-elicitation", "elicitation-sep1034-defaults", "elicitation-sep1330-enums",
-		"server-sse-polling", "server-sse-multiple-streams"}
-	if !slices.Equal(bl.Server, want) || len(bl.Client) != 0 {
-		t.Errorf("baseline = %+v", bl)
+	// Every scenario of both revisions passes: nothing is expected to fail.
+	if len(bl.Server) != 0 || len(bl.Client) != 0 {
+		t.Errorf("baseline = %+v, want empty", bl)
 	}
 	if _, err := ParseBaseline([]byte("servers:\n  - x\n")); err == nil {
 		t.Error("a misspelt section was accepted")

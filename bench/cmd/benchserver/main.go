@@ -3,7 +3,7 @@
 // chain in front of it. It prints one JSON line on stdout with the endpoint
 // and a bearer token, then serves until SIGTERM.
 //
-//	benchserver -mode bare|core|chain -addr 127.0.0.1:0 [-stateless] [-json]
+//	benchserver -mode bare|mcpgo|core|chain -addr 127.0.0.1:0 [-stateless] [-json]
 package main
 
 import (
@@ -28,7 +28,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "bare", "bare (go-sdk only), core (our core, auth off) or chain (auth, tracing, metrics, policy, audit)")
+	mode := flag.String("mode", "bare", "bare (go-sdk only), mcpgo (mark3labs/mcp-go), core (our core, auth off) or chain (auth, tracing, metrics, policy, audit)")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	stateless := flag.Bool("stateless", false, "stateless Streamable HTTP")
 	jsonResp := flag.Bool("json", false, "answer with application/json instead of SSE")
@@ -41,6 +41,8 @@ func main() {
 	switch *mode {
 	case "bare":
 		err = serveBare(*addr, *stateless, *jsonResp)
+	case "mcpgo":
+		err = serveMCPGo(*addr, *stateless)
 	case "core", "chain":
 		err = serveCore(*mode, *addr, *stateless, *jsonResp)
 	default:
@@ -70,6 +72,12 @@ func serveBare(addr string, stateless, jsonResp bool) error {
 			return nil, echo.Output(in), nil
 		})
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: stateless, JSONResponse: jsonResp})
+	return serveLibrary(addr, h)
+}
+
+// serveLibrary serves a library's MCP handler at /mcp, with /healthz, until
+// SIGTERM.
+func serveLibrary(addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

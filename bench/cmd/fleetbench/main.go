@@ -43,7 +43,8 @@ type modeStats struct {
 
 func main() {
 	var (
-		modes     = flag.String("modes", "bare,chain", "comma-separated server modes (bare, core, chain)")
+		modes     = flag.String("modes", "bare,chain", "comma-separated server modes (bare, mcpgo, core, chain)")
+		revisions = flag.String("revisions", "2025-11-25", "comma-separated protocol revisions: 2025-11-25 (sessions unless -stateless) and/or 2026-07-28 (always stateless)")
 		conc      = flag.String("sessions", "1,16,64", "comma-separated concurrent sessions")
 		runs      = flag.Int("runs", 5, "runs per cell (the median is reported)")
 		duration  = flag.Duration("duration", 3*time.Second, "measured time per cell")
@@ -53,7 +54,13 @@ func main() {
 		bin       = flag.String("server", "", "benchserver binary (built when empty)")
 	)
 	flag.Parse()
-	if err := run(strings.Split(*modes, ","), ints(*conc), *runs, *duration, *warmup, *stateless, *jsonResp, *bin); err != nil {
+	var rows []row
+	for _, rev := range strings.Split(*revisions, ",") {
+		for _, m := range strings.Split(*modes, ",") {
+			rows = append(rows, row{mode: m, revision: rev, stateless: *stateless || rev == loadgen.Sessionless})
+		}
+	}
+	if err := run(rows, ints(*conc), *runs, *duration, *warmup, *jsonResp, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "fleetbench:", err)
 		os.Exit(1)
 	}
@@ -70,7 +77,21 @@ func ints(s string) []int {
 	return out
 }
 
-func run(modes []string, sessions []int, runs int, duration, warmup time.Duration, stateless, jsonResp bool, bin string) error {
+// row is one server configuration measured: a mode speaking a revision.
+type row struct {
+	mode, revision string
+	stateless      bool
+}
+
+func (r row) String() string {
+	s := r.mode + " " + r.revision
+	if r.stateless {
+		s += " stateless"
+	}
+	return s
+}
+
+func run(rows []row, sessions []int, runs int, duration, warmup time.Duration, jsonResp bool, bin string) error {
 	if bin == "" {
 		dir, err := os.MkdirTemp("", "fleetbench")
 		if err != nil {
@@ -102,28 +123,34 @@ func run(modes []string, sessions []int, runs int, duration, warmup time.Duratio
 	if pin {
 		runtime.GOMAXPROCS(1)
 	}
-	fmt.Printf("fleetbench: %d runs x %v per cell, sessions %v, stateless=%v json=%v, pinned=%v, GOMAXPROCS(driver)=%d\n",
-		runs, duration, sessions, stateless, jsonResp, pin, runtime.GOMAXPROCS(0))
+	var load [3]float64
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		_, _ = fmt.Sscan(string(b), &load[0], &load[1], &load[2])
+	}
+	fmt.Printf("fleetbench: %d runs x %v per cell, sessions %v, json=%v, pinned=%v, GOMAXPROCS(driver)=%d, load average %.2f %.2f %.2f\n",
+		runs, duration, sessions, jsonResp, pin, runtime.GOMAXPROCS(0), load[0], load[1], load[2])
+	fmt.Printf("baseline: bare = go-sdk %s, typed echo tool (structured content + its JSON as text); mcpgo = mark3labs/mcp-go %s, same result\n",
+		moduleVersion("github.com/modelcontextprotocol/go-sdk"), moduleVersion("github.com/mark3labs/mcp-go"))
 
-	stats := map[string]*modeStats{}
-	for _, m := range modes {
-		stats[m] = &modeStats{cells: map[int]*cell{}}
+	stats := map[row]*modeStats{}
+	for _, r := range rows {
+		stats[r] = &modeStats{cells: map[int]*cell{}}
 		for _, s := range sessions {
-			stats[m].cells[s] = &cell{}
+			stats[r].cells[s] = &cell{}
 		}
 	}
 	client := loadgen.NewClient(slices.Max(sessions))
 	for r := range runs {
-		for _, m := range modes {
+		for _, m := range rows {
 			st := stats[m]
-			srv, err := startServer(bin, m, stateless, jsonResp, pin, sink.Addr().String())
+			srv, err := startServer(bin, m.mode, m.stateless, jsonResp, pin, sink.Addr().String())
 			if err != nil {
 				return fmt.Errorf("%s: %w", m, err)
 			}
 			st.startup = append(st.startup, float64(srv.startup.Microseconds())/1000)
 			st.rssIdle = append(st.rssIdle, srv.rss("VmRSS"))
 			for _, s := range sessions {
-				target := loadgen.Target{URL: srv.url, Token: srv.token, Stateless: stateless}
+				target := loadgen.Target{URL: srv.url, Token: srv.token, Stateless: m.stateless, Revision: m.revision}
 				load := loadgen.Load{Sessions: s, Tool: "echo", Args: json.RawMessage(`{"message":"hello, fleet"}`)}
 				load.Duration = warmup
 				if _, err := loadgen.Run(context.Background(), client, target, load); err != nil {
@@ -154,7 +181,7 @@ func run(modes []string, sessions []int, runs int, duration, warmup time.Duratio
 			fmt.Fprintf(os.Stderr, "  run %d/%d %s done\n", r+1, runs, m)
 		}
 	}
-	report(os.Stdout, modes, sessions, stats)
+	report(os.Stdout, rows, sessions, stats)
 	return nil
 }
 
@@ -167,38 +194,47 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-func report(w io.Writer, modes []string, sessions []int, stats map[string]*modeStats) {
-	fmt.Fprintf(w, "\ncalls/s (p50 / p99 ms, server CPU per call), medians; startup is exec to a healthy /healthz\n%-7s", "mode")
+func report(w io.Writer, rows []row, sessions []int, stats map[row]*modeStats) {
+	fmt.Fprintf(w, "\ncalls/s (p50 / p99 ms, server CPU per call), medians; startup is exec to a healthy /healthz\n%-30s", "server")
 	for _, s := range sessions {
 		fmt.Fprintf(w, " | %-30s", fmt.Sprintf("C=%d", s))
 	}
 	fmt.Fprintf(w, " | %-8s | %s\n", "startup", "RSS idle -> peak")
-	for _, m := range modes {
+	for _, m := range rows {
 		st := stats[m]
-		fmt.Fprintf(w, "%-7s", m)
+		fmt.Fprintf(w, "%-30s", m)
 		for _, s := range sessions {
 			c := st.cells[s]
 			fmt.Fprintf(w, " | %-30s", fmt.Sprintf("%.0f (%.2f / %.2f, %.0f us)", median(c.rps), median(c.p50), median(c.p99), median(c.cpuPerCall)))
 		}
 		fmt.Fprintf(w, " | %-8s | %.1f -> %.1f MB\n", fmt.Sprintf("%.0f ms", median(st.startup)), median(st.rssIdle), median(st.rssPeak))
 	}
-	base, ok := stats["bare"]
-	if !ok {
-		return
-	}
-	fmt.Fprintln(w, "\nratios against bare go-sdk, same run (calls/s: higher is better; CPU per call: lower is better)")
-	for _, m := range modes {
-		if m == "bare" {
-			continue
+	for _, baseMode := range []string{"bare", "mcpgo"} {
+		fmt.Fprintf(w, "\nratios against %s in the same revision and mode, same run (calls/s: higher is better; CPU per call: lower is better)\n", baseMode)
+		for _, m := range rows {
+			base, ok := stats[row{mode: baseMode, revision: m.revision, stateless: m.stateless}]
+			if !ok || m.mode == baseMode || m.mode == "bare" || m.mode == "mcpgo" {
+				continue
+			}
+			fmt.Fprintf(w, "%-30s", m)
+			for _, s := range sessions {
+				fmt.Fprintf(w, " | C=%d: %.2fx calls/s, %.2fx CPU/call", s,
+					median(stats[m].cells[s].rps)/median(base.cells[s].rps),
+					median(stats[m].cells[s].cpuPerCall)/median(base.cells[s].cpuPerCall))
+			}
+			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%-7s", m)
-		for _, s := range sessions {
-			fmt.Fprintf(w, " | C=%d: %.2fx calls/s, %.2fx CPU/call", s,
-				median(stats[m].cells[s].rps)/median(base.cells[s].rps),
-				median(stats[m].cells[s].cpuPerCall)/median(base.cells[s].cpuPerCall))
-		}
-		fmt.Fprintln(w)
 	}
+}
+
+// moduleVersion is the version of a module the benchserver is built with
+// (the bench module's requirement).
+func moduleVersion(path string) string {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", path).Output()
+	if err != nil {
+		return "(unknown)"
+	}
+	return strings.TrimSpace(string(out))
 }
 
 type server struct {

@@ -1,7 +1,7 @@
 // Command loadgen drives one MCP server with the echo tool, for profiling a
 // server by hand (fleetbench runs the full comparison).
 //
-//	loadgen -url http://127.0.0.1:8080/mcp [-token T] [-sessions 16] [-duration 10s]
+//	loadgen -url http://127.0.0.1:8080/mcp [-token T] [-sessions 16] [-duration 10s] [-revision 2026-07-28]
 package main
 
 import (
@@ -23,9 +23,10 @@ func main() {
 	stateless := flag.Bool("stateless", false, "skip the session handshake")
 	tool := flag.String("tool", "echo", "tool to call")
 	args := flag.String("args", `{"message":"hello, fleet"}`, "tool arguments (JSON object)")
+	revision := flag.String("revision", "", `protocol revision: "" (2025-11-25) or 2026-07-28 (no sessions)`)
 	flag.Parse()
 	res, err := loadgen.Run(context.Background(), loadgen.NewClient(*sessions),
-		loadgen.Target{URL: *url, Token: *token, Stateless: *stateless},
+		loadgen.Target{URL: *url, Token: *token, Stateless: *stateless, Revision: *revision},
 		loadgen.Load{Sessions: *sessions, Duration: *duration, Tool: *tool, Args: json.RawMessage(*args)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)

@@ -58,10 +58,9 @@ type HTTP struct {
 	// JSONResponse answers POSTs with application/json instead of an SSE
 	// stream; cheaper, but notifications during a call are not delivered.
 	JSONResponse bool `yaml:"json_response"`
-	// InlineToolCalls lets core answer read-only tools/call requests on
-	// established sessions itself, with a JSON response, instead of through
-	// go-sdk's per-message path (see pkg/core/inline.go); several times
-	// cheaper per call. Everything else is always served by go-sdk.
+	// InlineToolCalls is ignored: core no longer answers any request outside
+	// go-sdk (docs/architecture.md, "Protocol revisions on one endpoint").
+	// Kept so existing config files still load.
 	InlineToolCalls bool `yaml:"inline_tool_calls"`
 	// AllowedHosts lists the Host header values (host or host:port) accepted
 	// on the MCP endpoint. "*" disables the check. When empty: loopback names

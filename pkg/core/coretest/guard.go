@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,7 +18,8 @@ import (
 // (selected or not). The catalog already refused missing metadata at
 // startup; this adds what makes a tool usable by a model:
 //   - the description is a sentence or more, not a placeholder;
-//   - every input property has a description (a jsonschema tag);
+//   - every input property has a description (a jsonschema tag), nested
+//     properties (of objects, array items, $defs, compositions) too;
 //   - the schema snapshot in dir matches (see [CheckSnapshot]).
 func CheckTools(t *testing.T, c *core.Catalog, snapshotDir string) {
 	t.Helper()
@@ -33,10 +35,8 @@ func CheckTools(t *testing.T, c *core.Catalog, snapshotDir string) {
 			}
 			tool := td.Tool()
 			if s, ok := tool.InputSchema.(*jsonschema.Schema); ok {
-				for name, prop := range s.Properties {
-					if prop.Description == "" {
-						t.Errorf("input property %q has no description (add a jsonschema tag)", name)
-					}
+				for _, path := range undescribed(s, "") {
+					t.Errorf("input property %q has no description (add a jsonschema tag)", path)
 				}
 			}
 			CheckSnapshot(t, snapshotDir, td)
@@ -85,4 +85,33 @@ func CheckSnapshot(t *testing.T, dir string, td *core.ToolDef) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("tool %s differs from snapshot %s; if intended, rerun with UPDATE_TOOLSNAPS=true\n--- want\n%s\n--- got\n%s", tool.Name, path, want, got)
 	}
+}
+
+// undescribed returns the paths of the properties under s that have no
+// description, at any depth: a model fills nested fields too.
+func undescribed(s *jsonschema.Schema, at string) []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for name, prop := range s.Properties {
+		path := name
+		if at != "" {
+			path = at + "." + name
+		}
+		if prop != nil && prop.Description == "" && prop.Ref == "" {
+			out = append(out, path)
+		}
+		out = append(out, undescribed(prop, path)...)
+	}
+	out = append(out, undescribed(s.Items, at+"[]")...)
+	out = append(out, undescribed(s.AdditionalProperties, at+"{}")...)
+	for _, sub := range slices.Concat(s.AllOf, s.AnyOf, s.OneOf, s.PrefixItems) {
+		out = append(out, undescribed(sub, at)...)
+	}
+	for name, def := range s.Defs {
+		out = append(out, undescribed(def, "$defs."+name)...)
+	}
+	slices.Sort(out)
+	return out
 }

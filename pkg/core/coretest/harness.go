@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/fx"
 
@@ -58,6 +59,12 @@ func (h *Harness) closeListener() {
 // stdin: use [Harness.Connect] for an in-memory session.
 func Start(t testing.TB, o Options) *Harness {
 	t.Helper()
+	// Every structured tool result is checked against the tool's output
+	// schema; a mismatch fails the test that made the call.
+	checker := &resultChecker{resolved: map[string]*jsonschema.Resolved{}, report: t.Errorf}
+	o.Modules = append(append([]fx.Option(nil), o.Modules...),
+		fx.Populate(&checker.catalog),
+		core.AsMiddleware(checker.middleware))
 	h, err := New(o)
 	if err != nil {
 		t.Fatalf("building server: %v", err)
@@ -175,11 +182,20 @@ func (h *Harness) BaseURL() string { return "http://" + h.ln.Addr() }
 func (h *Harness) Logs() string { return h.logs.String() }
 
 // ConnectHTTP opens a Streamable HTTP client session using client (which can
-// add an Authorization header).
+// add an Authorization header), speaking protocol 2025-11-25: an initialize
+// handshake and, unless the server is stateless, a session.
 func (h *Harness) ConnectHTTP(t testing.TB, client *http.Client) *mcp.ClientSession {
 	t.Helper()
+	return h.ConnectHTTPVersion(t, client, "2025-11-25")
+}
+
+// ConnectHTTPVersion is [Harness.ConnectHTTP] asking for protocol version.
+// From 2026-07-28 the client discovers the server (server/discover) and
+// sends its version and capabilities with every request, with no session.
+func (h *Harness) ConnectHTTPVersion(t testing.TB, client *http.Client, version string) *mcp.ClientSession {
+	t.Helper()
 	c := mcp.NewClient(&mcp.Implementation{Name: "coretest", Version: "test"}, nil)
-	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: h.URL(), HTTPClient: client}, nil)
+	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: h.URL(), HTTPClient: client}, &mcp.ClientSessionOptions{ProtocolVersion: version})
 	if err != nil {
 		t.Fatalf("http client connect: %v", err)
 	}

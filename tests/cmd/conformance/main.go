@@ -2,10 +2,16 @@
 // @modelcontextprotocol/conformance, on Node 22) against the fixture server
 // built on pkg/core, with authentication on: a fake OIDC issuer signs a
 // token, and a loopback proxy adds it to every request the suite sends. It
-// runs the suite twice, with the fixture in stateful and in stateless HTTP
-// mode; the stateless run passes the suite an expected-failures baseline
-// listing exactly what stateless cannot do. It prints a summary and exits
-// non-zero on any unexpected failure or stale baseline entry.
+// runs the suite three times: the requirements of protocol 2025-11-25
+// against the fixture in stateful HTTP mode and those of 2026-07-28 in
+// stateless mode (what each revision is deployed with), then 2026-07-28
+// against the stateful fixture, since every server answers both revisions
+// on one URL. (2025-11-25 against a stateless fixture, -modes
+// stateless:2025-11-25, cannot pass the scenarios where the server asks the
+// client mid-call: without a session the client's answer has nowhere to
+// go.) A baseline (stateless-baseline.yml) may list expected failures of the
+// 2026-07-28 stateless run. It prints a summary and exits non-zero on
+// any unexpected failure or stale baseline entry.
 //
 // Usage (from tests/; `make conformance` does this):
 //
@@ -50,10 +56,10 @@ type options struct {
 
 func main() {
 	var o options
-	modes := "stateful,stateless"
+	modes := "stateful,stateless,stateful:2026-07-28"
 	flag.StringVar(&o.tools, "tools", "", "dir where tests/scripts/install-node-tools.sh installed Node 22 and the suite (required to run the suite)")
-	flag.StringVar(&o.suite, "suite", "all", `suite to run: "active", or "all" (active plus the pending scenarios, which exercise json_schema_2020_12_tool and test_reconnection)`)
-	flag.StringVar(&modes, "modes", modes, "comma-separated fixture modes to run: stateful, stateless")
+	flag.StringVar(&o.suite, "suite", "", `run this suite ("active", "all", "draft", "pending") instead of each mode's --requirements revision`)
+	flag.StringVar(&modes, "modes", modes, "comma-separated runs, each a fixture mode (stateful or stateless) and optionally :REVISION, the --requirements to run (default 2025-11-25 stateful, 2026-07-28 stateless)")
 	flag.StringVar(&o.out, "o", "", "keep the suite's results and logs here (default: a temp dir, removed when every mode passes)")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "limit for one run of the suite")
 	flag.BoolVar(&o.verbose, "v", false, "stream the suite's output")
@@ -126,14 +132,22 @@ func runSuite(ctx context.Context, o options) (bool, error) {
 	allOK := true
 	var summary []string
 	for _, mode := range o.modes {
-		r := modeRun{mode: mode, dir: filepath.Join(out, mode), node: node, suite: suite, o: o, issuer: issuer}
-		switch mode {
+		kind, revision, _ := strings.Cut(mode, ":")
+		r := modeRun{mode: mode, dir: filepath.Join(out, strings.ReplaceAll(mode, ":", "-")), node: node, suite: suite, o: o, issuer: issuer}
+		switch kind {
 		case "stateful":
+			r.requirements = "2025-11-25"
 		case "stateless":
 			r.stateless = true
-			r.baseline, r.expected = filepath.Join(r.dir, "stateless-baseline.yml"), baseline.Server
+			r.requirements = "2026-07-28"
 		default:
-			return false, fmt.Errorf("unknown mode %q (want stateful or stateless)", mode)
+			return false, fmt.Errorf("unknown mode %q (want stateful or stateless, optionally :REVISION)", mode)
+		}
+		if revision != "" {
+			r.requirements = revision
+		}
+		if r.stateless && r.requirements == "2026-07-28" && len(baseline.Server) > 0 {
+			r.baseline, r.expected = filepath.Join(r.dir, "stateless-baseline.yml"), baseline.Server
 		}
 		v, err := r.run(ctx)
 		if err != nil {
@@ -142,7 +156,7 @@ func runSuite(ctx context.Context, o options) (bool, error) {
 		summary = append(summary, r.report(v))
 		allOK = allOK && v.OK()
 	}
-	fmt.Printf("\n== conformance summary (suite %q, auth on, through the bearer proxy)\n", o.suite)
+	fmt.Printf("\n== conformance summary (auth on, through the bearer proxy)\n")
 	for _, s := range summary {
 		fmt.Print(s)
 	}
@@ -162,8 +176,12 @@ type modeRun struct {
 	o         options
 	issuer    *authntest.Issuer
 	stateless bool
-	baseline  string   // --expected-failures file, if any
-	expected  []string // its server scenarios
+	// requirements is the spec revision whose frozen requirement set the
+	// suite runs in this mode: 2025-11-25 is served by sessions, 2026-07-28
+	// has none.
+	requirements string
+	baseline     string   // --expected-failures file, if any
+	expected     []string // its server scenarios
 }
 
 // run starts the stack, runs the suite against the proxy and judges the
@@ -189,7 +207,12 @@ func (r *modeRun) run(ctx context.Context) (conformance.Verdict, error) {
 	defer st.close()
 	fmt.Printf("== %s: fixture %s, suite against %s\n", r.mode, st.fixture.URL(), st.url)
 
-	args := []string{r.suite, "server", "--url", st.url, "--suite", r.o.suite, "-o", r.dir}
+	args := []string{r.suite, "server", "--url", st.url, "-o", r.dir}
+	if r.o.suite != "" {
+		args = append(args, "--suite", r.o.suite)
+	} else {
+		args = append(args, "--requirements", r.requirements)
+	}
 	if r.baseline != "" {
 		args = append(args, "--expected-failures", r.baseline)
 	}
@@ -238,8 +261,12 @@ func (r *modeRun) report(v conformance.Verdict) string {
 	if len(r.expected) > 0 {
 		expected = strings.Join(r.expected, ", ")
 	}
-	fmt.Fprintf(&b, "%s %-9s %d scenarios: %d checks passed, %d failed, %d warnings; expected to fail: %s\n",
-		verdict, r.mode, len(v.Scenarios), p, f, w, expected)
+	what := "--requirements " + r.requirements
+	if r.o.suite != "" {
+		what = "--suite " + r.o.suite
+	}
+	fmt.Fprintf(&b, "%s %-20s %s: %d scenarios: %d checks passed, %d failed, %d warnings; expected to fail: %s\n",
+		verdict, r.mode, what, len(v.Scenarios), p, f, w, expected)
 	for _, s := range v.Scenarios {
 		mark := "ok"
 		switch {

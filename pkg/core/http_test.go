@@ -24,37 +24,49 @@ import (
 )
 
 type pathOut struct {
-	Inline bool   `json:"inline"`
-	Caller string `json:"caller"`
+	// Reachable is what core.ClientReachable said inside the call.
+	Reachable bool   `json:"reachable"`
+	Caller    string `json:"caller"`
 }
 
 type pathIn struct {
 	Fail string `json:"fail,omitempty" jsonschema:"tool (error) or protocol (error)"`
+	// Wait makes the call block until it is cancelled.
+	Wait bool `json:"wait,omitempty" jsonschema:"block until the call is cancelled"`
 }
 
-// pathModules are tools that report which path served them, and a middleware
-// that counts every tools/call it sees.
+// pathModules are tools that report who called them and whether they could
+// call the client back, a blocking tool that records its cancellation, and a
+// middleware that counts every tools/call it sees.
 func pathModules(seen *atomic.Int64) []fx.Option {
-	mk := func(name string, effect core.Effect, interactive bool) fx.Option {
+	return pathModulesWithCancel(seen, nil)
+}
+
+func pathModulesWithCancel(seen *atomic.Int64, cancelled chan<- string) []fx.Option {
+	mk := func(name string, effect core.Effect) fx.Option {
 		return core.AsTool(func() *core.ToolDef {
-			s := spec(name, "demo", effect)
-			s.Interactive = interactive
-			return core.NewTool(s, func(ctx context.Context, _ *core.Call, in pathIn) (pathOut, error) {
+			return core.NewTool(spec(name, "demo", effect), func(ctx context.Context, _ *core.Call, in pathIn) (pathOut, error) {
 				switch in.Fail {
 				case "tool":
 					return pathOut{}, errors.New("nothing to see")
 				case "protocol":
 					return pathOut{}, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "bad state"}
 				}
-				return pathOut{Inline: !core.ClientReachable(ctx), Caller: authn.FromContext(ctx).Subject}, nil
+				if in.Wait {
+					<-ctx.Done()
+					if cancelled != nil {
+						cancelled <- name
+					}
+					return pathOut{}, ctx.Err()
+				}
+				return pathOut{Reachable: core.ClientReachable(ctx), Caller: authn.FromContext(ctx).Subject}, nil
 			})
 		})
 	}
 	return []fx.Option{
 		core.AsToolset(core.Toolset{Name: "demo", Default: true}),
-		mk("read", core.ReadOnly, false),
-		mk("write", core.Additive, false),
-		mk("chatty", core.ReadOnly, true),
+		mk("read", core.ReadOnly),
+		mk("write", core.Additive),
 		core.AsMiddleware(func() core.Middleware {
 			return core.Middleware{Name: "count", Order: 1, Func: func(next mcp.MethodHandler) mcp.MethodHandler {
 				return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
@@ -70,8 +82,8 @@ func pathModules(seen *atomic.Int64) []fx.Option {
 
 const keyA, keyB = "mcpk_alice_key_0123456789", "mcpk_bob_key_0123456789"
 
-func startInline(t *testing.T, seen *atomic.Int64, mutate func(*config.Config)) *coretest.Harness {
-	return coretest.Start(t, coretest.Options{Modules: pathModules(seen), Config: func(c *config.Config) {
+func startHTTP(t *testing.T, modules []fx.Option, mutate func(*config.Config)) *coretest.Harness {
+	return coretest.Start(t, coretest.Options{Modules: modules, Config: func(c *config.Config) {
 		c.Transport = "http"
 		c.HTTP.Addr = "127.0.0.1:0"
 		c.Auth.APIKeys = []config.APIKey{{ID: "alice", SHA256: authn.HashAPIKey(keyA)}, {ID: "bob", SHA256: authn.HashAPIKey(keyB)}}
@@ -79,6 +91,10 @@ func startInline(t *testing.T, seen *atomic.Int64, mutate func(*config.Config)) 
 			mutate(c)
 		}
 	}})
+}
+
+func startPaths(t *testing.T, seen *atomic.Int64, mutate func(*config.Config)) *coretest.Harness {
+	return startHTTP(t, pathModules(seen), mutate)
 }
 
 func pathOf(t *testing.T, res *mcp.CallToolResult) pathOut {
@@ -93,45 +109,29 @@ func pathOf(t *testing.T, res *mcp.CallToolResult) pathOut {
 	return out
 }
 
-func TestInlinePathServesReadOnlyCalls(t *testing.T) {
+func TestEveryCallRunsTheChain(t *testing.T) {
 	var seen atomic.Int64
-	h := startInline(t, &seen, nil)
+	h := startPaths(t, &seen, nil)
 	cs := h.ConnectHTTP(t, coretest.BearerClient(keyA))
 
-	if p := pathOf(t, call(t, cs, "read", nil)); !p.Inline || p.Caller != "alice" {
-		t.Errorf("read-only call: %+v, want inline as alice", p)
+	for _, name := range []string{"read", "write"} {
+		if p := pathOf(t, call(t, cs, name, nil)); !p.Reachable || p.Caller != "alice" {
+			t.Errorf("%s on a session: %+v, want reachable, as alice", name, p)
+		}
 	}
-	if p := pathOf(t, call(t, cs, "write", nil)); p.Inline {
-		t.Error("additive call took the inline path")
+	if got := seen.Load(); got != 2 {
+		t.Errorf("middleware saw %d calls, want 2", got)
 	}
-	if p := pathOf(t, call(t, cs, "chatty", nil)); p.Inline {
-		t.Error("interactive call took the inline path")
-	}
-	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "read", Meta: mcp.Meta{"progressToken": "p1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pathOf(t, res).Inline {
-		t.Error("call with a progress token took the inline path")
-	}
-	if got := seen.Load(); got != 4 {
-		t.Errorf("middleware saw %d calls, want 4 (both paths run the chain)", got)
-	}
-
-	// Errors keep their channel on the inline path.
 	if res := call(t, cs, "read", map[string]any{"fail": "tool"}); !res.IsError || text(res) != "nothing to see" {
 		t.Errorf("tool error: %+v", res)
 	}
-	_, err = cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "read", Arguments: map[string]any{"fail": "protocol"}})
+	_, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "read", Arguments: map[string]any{"fail": "protocol"}})
 	var wire *jsonrpc.Error
 	if !errors.As(err, &wire) || wire.Code != jsonrpc.CodeInvalidParams {
 		t.Errorf("protocol error: %v", err)
 	}
 	if res := call(t, cs, "read", map[string]any{"fail": 7}); !res.IsError || !strings.Contains(text(res), "invalid arguments") {
 		t.Errorf("invalid arguments: %+v", res)
-	}
-	if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "no_such_tool"}); err == nil {
-		t.Error("unknown tool accepted")
 	}
 }
 
@@ -168,17 +168,17 @@ func openSession(t *testing.T, url, token string) string {
 	return id
 }
 
-func TestInlinePathRespectsSessions(t *testing.T) {
+func TestSessionsBelongToTheirOwner(t *testing.T) {
 	var seen atomic.Int64
-	h := startInline(t, &seen, nil)
+	h := startPaths(t, &seen, nil)
 	id := openSession(t, h.URL(), keyA)
 	callBody := `{"jsonrpc":"2.0","id":"x-7","method":"tools/call","params":{"name":"read"}}`
 
 	resp, body := rawPost(t, h.URL(), keyA, id, callBody)
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"id":"x-7"`) || !strings.Contains(body, `\"inline\":true`) {
-		t.Fatalf("inline call: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"id":"x-7"`) {
+		t.Fatalf("call: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
-	// Another principal cannot use alice's session on either path.
+	// Another principal cannot use alice's session.
 	before := seen.Load()
 	if resp, body := rawPost(t, h.URL(), keyB, id, callBody); resp.StatusCode < 400 {
 		t.Errorf("bob used alice's session: %d %s", resp.StatusCode, body)
@@ -194,7 +194,7 @@ func TestInlinePathRespectsSessions(t *testing.T) {
 		t.Errorf("refused requests reached the middleware")
 	}
 	// Batches are go-sdk's business too; the session still works after all that.
-	if resp, body := rawPost(t, h.URL(), keyA, id, callBody); resp.StatusCode != 200 || !strings.Contains(body, `\"inline\":true`) {
+	if resp, body := rawPost(t, h.URL(), keyA, id, callBody); resp.StatusCode != 200 || !strings.Contains(body, `"id":"x-7"`) {
 		t.Errorf("session broken after refusals: %d %s", resp.StatusCode, body)
 	}
 }
@@ -223,20 +223,13 @@ func TestIdleSessionsExpire(t *testing.T) {
 	// The session clock is injected: the reaper checks every 10ms of real
 	// time, but idleness is measured on clk, so no real delay decides the
 	// outcome.
-	h := coretest.Start(t, coretest.Options{
-		Modules: append(pathModules(&seen), fx.Supply(fx.Annotate(clk, fx.As(new(core.Clock))))),
-		Config: func(c *config.Config) {
-			c.Transport = "http"
-			c.HTTP.Addr = "127.0.0.1:0"
-			c.Auth.APIKeys = []config.APIKey{{ID: "alice", SHA256: authn.HashAPIKey(keyA)}}
-			c.HTTP.SessionTimeout = 40 * time.Millisecond
-		},
+	h := startHTTP(t, append(pathModules(&seen), fx.Supply(fx.Annotate(clk, fx.As(new(core.Clock))))), func(c *config.Config) {
+		c.HTTP.SessionTimeout = 40 * time.Millisecond
 	})
 	id := openSession(t, h.URL(), keyA)
 	callBody := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read"}}`
-	// Inline calls count as activity: the session outlives its timeout
-	// while in use, each call coming 30ms (of the 40ms allowed) after the
-	// last.
+	// Calls count as activity: the session outlives its timeout while in
+	// use, each call coming 30ms (of the 40ms allowed) after the last.
 	for range 8 {
 		clk.Advance(30 * time.Millisecond)
 		if resp, body := rawPost(t, h.URL(), keyA, id, callBody); resp.StatusCode != 200 {
@@ -263,18 +256,9 @@ func TestIdleSessionsExpire(t *testing.T) {
 	}
 }
 
-func TestInlineCanBeTurnedOff(t *testing.T) {
-	var seen atomic.Int64
-	h := startInline(t, &seen, func(c *config.Config) { c.HTTP.InlineToolCalls = false })
-	cs := h.ConnectHTTP(t, coretest.BearerClient(keyA))
-	if pathOf(t, call(t, cs, "read", nil)).Inline {
-		t.Error("inline path used while disabled")
-	}
-}
-
 func TestResourceURLNamesTheBoundPort(t *testing.T) {
 	var seen atomic.Int64
-	h := startInline(t, &seen, nil) // listens on 127.0.0.1:0
+	h := startPaths(t, &seen, nil) // listens on 127.0.0.1:0
 	resp, err := http.Get(h.BaseURL() + "/.well-known/oauth-protected-resource/mcp")
 	if err != nil {
 		t.Fatal(err)

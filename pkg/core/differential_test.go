@@ -1,0 +1,267 @@
+package core_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.uber.org/fx"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core"
+	"github.com/mcpfleet/mcpfleet/pkg/core/config"
+	"github.com/mcpfleet/mcpfleet/pkg/core/coretest"
+)
+
+// The differential test sends one corpus of requests, valid and invalid, in
+// both protocol revisions, to two servers that differ only in
+// http.inline_tool_calls (the switch of the former inline path), and fails
+// on any difference in status, relevant headers, JSON-RPC error codes or
+// results. It pins the promise that every request has go-sdk's behaviour
+// whatever the config says; the corpus is also checked against what go-sdk
+// answers for a few cases the inline path used to get wrong.
+
+type dprobe struct {
+	name    string
+	method  string // HTTP method; POST when empty
+	headers map[string]string
+	body    string
+	session bool // send the 2025-11-25 session's id
+}
+
+// talkModules adds a tool that sends progress and a log message, to the
+// tools of pathModules.
+func talkModules(seen *atomic.Int64) []fx.Option {
+	return append(pathModules(seen), core.AsTool(func() *core.ToolDef {
+		return core.NewTool(spec("talk", "demo", core.ReadOnly), func(ctx context.Context, call *core.Call, _ pathIn) (pathOut, error) {
+			if tok := call.Request.Params.GetProgressToken(); tok != nil {
+				_ = call.Session().NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: 1, Total: 2})
+			}
+			return pathOut{Caller: "talk"}, nil
+		})
+	}))
+}
+
+const v25, v26 = "2025-11-25", "2026-07-28"
+
+func call25(id, name, args string) string {
+	return `{"jsonrpc":"2.0","id":` + id + `,"method":"tools/call","params":{"name":"` + name + `","arguments":` + args + `}}`
+}
+
+func call26(id, name, args string) string {
+	return `{"jsonrpc":"2.0","id":` + id + `,"method":"tools/call","params":{"name":"` + name + `","arguments":` + args + `,` + meta26 + `}}`
+}
+
+func nested(depth int) string {
+	return `{"fail":"x","x":` + strings.Repeat(`[`, depth) + strings.Repeat(`]`, depth) + `}`
+}
+
+func corpus() []dprobe {
+	h25 := func(extra map[string]string) map[string]string {
+		m := map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream", "Mcp-Protocol-Version": v25}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	h26 := func(method, name string, extra map[string]string) map[string]string {
+		m := map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream", "Mcp-Protocol-Version": v26, "Mcp-Method": method}
+		if name != "" {
+			m["Mcp-Name"] = name
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	ok25 := call25("7", "read", "{}")
+	var c []dprobe
+	add := func(name string, headers map[string]string, body string, session bool) {
+		c = append(c, dprobe{name: name, headers: headers, body: body, session: session})
+	}
+	// Content types.
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "text/plain", "", "application/x-www-form-urlencoded", "application/json-seq"} {
+		add("content-type "+ct, h25(map[string]string{"Content-Type": ct}), ok25, true)
+	}
+	// Accept headers.
+	for _, acc := range []string{"application/json, text/event-stream", "application/json", "text/event-stream", "*/*", "", "application/*, text/*", "text/html"} {
+		add("accept "+acc, h25(map[string]string{"Accept": acc}), ok25, true)
+	}
+	// Id types.
+	for _, id := range []string{`1`, `"s"`, `1.5`, `-3`, `null`, `{}`, `[]`, `true`, `"" `} {
+		add("id "+id, h25(nil), call25(id, "read", "{}"), true)
+	}
+	add("no id (a notification)", h25(nil), `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"read"}}`, true)
+	// Protocol versions.
+	for _, v := range []string{"2025-06-18", "2025-03-26", "2024-11-05", "1999-01-01", "", "not-a-date"} {
+		add("version "+v, h25(map[string]string{"Mcp-Protocol-Version": v}), ok25, true)
+	}
+	// Nesting depth and trailing data.
+	for _, d := range []int{10, 100, 1000, 10000} {
+		add(fmt.Sprintf("nesting %d", d), h25(nil), call25("8", "read", nested(d)), true)
+	}
+	for _, tail := range []string{" {}", "garbage", "\n", `{"jsonrpc":"2.0","id":9,"method":"ping"}`} {
+		add("trailing "+tail, h25(nil), ok25+tail, true)
+	}
+	// Batches.
+	for _, b := range []string{`[` + ok25 + `]`, `[` + ok25 + `,` + call25("8", "read", "{}") + `]`, `[]`, `[{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}]`} {
+		add("batch "+b[:min(len(b), 20)], h25(nil), b, true)
+	}
+	// Malformed.
+	for _, m := range []string{`{`, ``, `null`, `"str"`, `{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"read"}}`,
+		`{"jsonrpc":"2.0","id":1,"params":{}}`, `{"jsonrpc":"2.0","id":1,"method":5}`, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[]}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":7}}`} {
+		add("malformed "+m, h25(nil), m, true)
+	}
+	// Methods: unknown, removed in 2026, listed.
+	for _, m := range []string{"foo/bar", "ping", "logging/setLevel", "tools/list", "prompts/list", "resources/list"} {
+		add("2025 "+m, h25(nil), `{"jsonrpc":"2.0","id":3,"method":"`+m+`","params":{"level":"info"}}`, true)
+		add("2026 "+m, h26(m, "", nil), `{"jsonrpc":"2.0","id":3,"method":"`+m+`","params":{"level":"info",`+meta26+`}}`, false)
+	}
+	// Tool calls: progress, errors, unknown tools, invalid arguments.
+	add("2025 progress", h25(nil), `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"talk","_meta":{"progressToken":"p"}}}`, true)
+	add("2026 progress", h26("tools/call", "talk", nil), `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"talk","_meta":{"progressToken":"p","io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`, false)
+	add("2025 cancel unknown request", h25(nil), `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":999}}`, true)
+	for _, args := range []string{`{}`, `{"fail":"tool"}`, `{"fail":"protocol"}`, `{"fail":7}`, `{"unknown":1}`, `[]`, `"x"`} {
+		add("2025 args "+args, h25(nil), call25("5", "read", args), true)
+		add("2026 args "+args, h26("tools/call", "read", nil), call26("5", "read", args), false)
+	}
+	add("2025 unknown tool", h25(nil), call25("6", "nope", "{}"), true)
+	add("2026 unknown tool", h26("tools/call", "nope", nil), call26("6", "nope", "{}"), false)
+	// 2026 header rules.
+	add("2026 discover", h26("server/discover", "", nil), `{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{`+meta26+`}}`, false)
+	add("2026 Mcp-Name mismatch", h26("tools/call", "write", nil), call26("2", "read", "{}"), false)
+	add("2026 Mcp-Name missing", h26("tools/call", "", nil), call26("2", "read", "{}"), false)
+	add("2026 Mcp-Method mismatch", h26("tools/list", "read", nil), call26("2", "read", "{}"), false)
+	add("2026 Mcp-Method missing", h26("", "read", map[string]string{"Mcp-Method": ""}), call26("2", "read", "{}"), false)
+	add("2026 meta version mismatch", h26("tools/call", "read", nil), strings.Replace(call26("2", "read", "{}"), `"2026-07-28"`, `"2025-11-25"`, 1), false)
+	add("2026 meta missing", h26("tools/call", "read", nil), call25("2", "read", "{}"), false)
+	add("2026 unknown version", h26("tools/call", "read", map[string]string{"Mcp-Protocol-Version": "2099-01-01"}), strings.Replace(call26("2", "read", "{}"), `"2026-07-28"`, `"2099-01-01"`, 1), false)
+	add("2026 with a session id", h26("tools/call", "read", nil), call26("2", "read", "{}"), true)
+	add("2026 tasks/result", h26("tasks/result", "x", nil), `{"jsonrpc":"2.0","id":1,"method":"tasks/result","params":{"taskId":"x",`+meta26+`}}`, false)
+	// Other HTTP methods and sessions.
+	c = append(c,
+		dprobe{name: "GET without session", method: http.MethodGet, headers: map[string]string{"Accept": "text/event-stream", "Mcp-Protocol-Version": v25}},
+		dprobe{name: "DELETE unknown session", method: http.MethodDelete, headers: map[string]string{"Mcp-Session-Id": "nope", "Mcp-Protocol-Version": v25}},
+		dprobe{name: "PUT", method: http.MethodPut, headers: h25(nil), body: ok25, session: true},
+		dprobe{name: "unknown session", headers: h25(map[string]string{"Mcp-Session-Id": "nope"}), body: ok25},
+		dprobe{name: "POST with Last-Event-ID", headers: h25(map[string]string{"Last-Event-ID": "x_1"}), body: ok25, session: true},
+	)
+	return c
+}
+
+// answer is what the differential compares of one response.
+type answer struct {
+	Status      int
+	ContentType string
+	Allow       string
+	HasSession  bool
+	Messages    []string // JSON-RPC messages, canonical
+	Text        string   // a non-JSON-RPC body
+}
+
+func canonical(raw []byte) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return "invalid JSON: " + string(raw)
+	}
+	out, _ := json.Marshal(v)
+	return string(out)
+}
+
+func send(t *testing.T, url, session string, p dprobe) answer {
+	t.Helper()
+	method := p.method
+	if method == "" {
+		method = http.MethodPost
+	}
+	req, _ := http.NewRequest(method, url, strings.NewReader(p.body))
+	for k, v := range p.headers {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	req.Header.Set("Authorization", "Bearer "+keyA)
+	if p.session {
+		req.Header.Set("Mcp-Session-Id", session)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatalf("%s: %v", p.name, err)
+	}
+	defer resp.Body.Close()
+	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	a := answer{Status: resp.StatusCode, ContentType: ct, Allow: resp.Header.Get("Allow"), HasSession: resp.Header.Get("Mcp-Session-Id") != ""}
+	if ct == "text/event-stream" {
+		// Read events until the stream ends (the response is complete).
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok && data != "" {
+				a.Messages = append(a.Messages, canonical([]byte(data)))
+			}
+		}
+		return a
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if ct == "application/json" {
+		a.Messages = []string{canonical(bytes.TrimSpace(body))}
+	} else {
+		a.Text = strings.TrimSpace(string(body))
+	}
+	return a
+}
+
+func TestDifferentialCorpus(t *testing.T) {
+	var seenA, seenB atomic.Int64
+	servers := []*coretest.Harness{
+		startHTTP(t, talkModules(&seenA), func(c *config.Config) { c.HTTP.InlineToolCalls = true }),
+		startHTTP(t, talkModules(&seenB), func(c *config.Config) { c.HTTP.InlineToolCalls = false }),
+	}
+	sessions := []string{openSession(t, servers[0].URL(), keyA), openSession(t, servers[1].URL(), keyA)}
+	c := corpus()
+	if len(c) < 60 {
+		t.Fatalf("corpus has %d requests, want at least 60", len(c))
+	}
+	got := make(map[string]answer, len(c))
+	for _, p := range c {
+		a := send(t, servers[0].URL(), sessions[0], p)
+		b := send(t, servers[1].URL(), sessions[1], p)
+		aj, _ := json.Marshal(a)
+		bj, _ := json.Marshal(b)
+		if string(aj) != string(bj) {
+			t.Errorf("%s: the servers disagree\n inline_tool_calls=true:  %s\n inline_tool_calls=false: %s", p.name, aj, bj)
+		}
+		got[p.name] = a
+	}
+	// Cases the removed inline path answered differently from go-sdk.
+	for name, status := range map[string]int{
+		"content-type text/plain": http.StatusUnsupportedMediaType,
+		"content-type ":           http.StatusUnsupportedMediaType,
+		"accept application/json": http.StatusBadRequest,
+		"id {}":                   http.StatusBadRequest,
+		"id []":                   http.StatusBadRequest,
+		"2026 Mcp-Name mismatch":  http.StatusBadRequest,
+		"2026 unknown version":    http.StatusBadRequest,
+		"PUT":                     http.StatusMethodNotAllowed,
+		"unknown session":         http.StatusNotFound,
+	} {
+		if got[name].Status != status {
+			t.Errorf("%s: status %d, want %d (%+v)", name, got[name].Status, status, got[name])
+		}
+	}
+	if seenA.Load() != seenB.Load() {
+		t.Errorf("middleware saw %d and %d calls", seenA.Load(), seenB.Load())
+	}
+	t.Logf("corpus: %d requests, both servers answered identically", len(c))
+}
