@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -62,6 +63,7 @@ type Enforcer struct {
 	metrics *metrics
 
 	resources []resourceClass
+	prompts   map[string]core.Classification
 
 	backends []audit.Backend
 	auditor  atomic.Pointer[audit.Auditor]
@@ -146,6 +148,11 @@ func New(o Options) (*Enforcer, error) {
 			return nil, fmt.Errorf("policy: resource template %q: %w", t.Template.URITemplate, err)
 		}
 		e.resources = append(e.resources, resourceClass{tmpl: tmpl, class: t.Classification})
+	}
+
+	e.prompts = map[string]core.Classification{}
+	for _, p := range o.Catalog.Prompts() {
+		e.prompts[p.Prompt.Name] = cmp.Or(p.Classification, core.Confidential)
 	}
 
 	var store approval.ReplayStore = approval.NewMemoryStore()
@@ -437,7 +444,7 @@ func (e *Enforcer) resourceClass(uri string) core.Classification {
 		}
 	}
 	for _, r := range e.resources {
-		if r.tmpl != nil && r.tmpl.Match(uri) != nil {
+		if r.tmpl != nil && (r.tmpl.Raw() == uri || r.tmpl.Match(uri) != nil) {
 			return r.class
 		}
 	}

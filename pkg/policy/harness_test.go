@@ -107,6 +107,28 @@ func toolsModule(n *notes) fx.Option {
 				},
 			}
 		}),
+		core.AsPrompt(func() *core.PromptDef {
+			return &core.PromptDef{
+				Prompt:         &mcp.Prompt{Name: "customer_brief", Description: "brief on a customer", Arguments: []*mcp.PromptArgument{{Name: "id"}}},
+				Classification: core.Confidential,
+				Handler: func(_ context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+					if req.Params.Arguments["id"] != "ada" {
+						return nil, fmt.Errorf("customer %q not found", req.Params.Arguments["id"])
+					}
+					return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user",
+						Content: &mcp.TextContent{Text: "Brief on Ada <ada@example.com>"}}}}, nil
+				},
+			}
+		}),
+		core.AsServerOption(func() core.ServerOption {
+			return func(o *mcp.ServerOptions) {
+				o.CompletionHandler = func(_ context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+					return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{Values: []string{"ada@example.com"}}}, nil
+				}
+				o.SubscribeHandler = func(context.Context, *mcp.SubscribeRequest) error { return nil }
+				o.UnsubscribeHandler = func(context.Context, *mcp.UnsubscribeRequest) error { return nil }
+			}
+		}),
 		core.AsResourceTemplate(func() *core.ResourceTemplateDef {
 			return &core.ResourceTemplateDef{
 				Template:       &mcp.ResourceTemplate{URITemplate: "notes://public/{id}", Name: "public note"},

@@ -228,14 +228,13 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// TestResourceReadsAreGoverned: resources/read is decided as the read-only
-// pseudo-tool read_resource (rules on tools cover resources too) and every
-// read, allowed or denied, is audited.
+// TestResourceReadsAreGoverned: resources/read is decided for the resource
+// (rules address it by URI) and every read, allowed or denied, is audited
+// under its own method name.
 func TestResourceReadsAreGoverned(t *testing.T) {
 	path := writePolicy(t, `  - id: no-customer-resources
     effect: deny
-    tools: [read_resource]
-    condition: 'args.uri.startsWith("notes://customers/")'
+    resources: ["notes://customers/*"]
     reason: customer records are read through get_customer
 `)
 	s := startServer(t, serverOpts{policyFile: path, subject: "ursula"})
@@ -249,10 +248,10 @@ func TestResourceReadsAreGoverned(t *testing.T) {
 		t.Fatalf("allowed read: %v %+v", err, rr)
 	}
 	recs := s.records(t, 2)
-	if r := recs[0]; r.Tool != ResourceTool || r.Decision != "deny" || r.Rule != "no-customer-resources" || r.Outcome != OutcomeDenied {
+	if r := recs[0]; r.Method != "resources/read" || r.Tool != "notes://customers/ada" || r.Decision != "deny" || r.Rule != "no-customer-resources" || r.Outcome != OutcomeDenied {
 		t.Errorf("denied read record: %+v", r)
 	}
-	if r := recs[1]; r.Tool != ResourceTool || r.Decision != "allow" || r.Rule != "users-read" || r.Outcome != OutcomeOK {
+	if r := recs[1]; r.Method != "resources/read" || r.Tool != "notes://public/1" || r.Decision != "allow" || r.Rule != "users-read" || r.Outcome != OutcomeOK {
 		t.Errorf("allowed read record: %+v", r)
 	}
 

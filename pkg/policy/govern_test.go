@@ -1,0 +1,227 @@
+package policy
+
+import (
+	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+const denyAll = "version: 1\ndefault: deny\n"
+
+// TestPromptGetIsGoverned: under default deny with no role, prompts/get
+// returns nothing (the prompt would embed a customer record) and is
+// audited as prompts/get; prompts/list shows nothing. A caller that is
+// allowed gets the prompt redacted to its clearance.
+func TestPromptGetIsGoverned(t *testing.T) {
+	s := startServer(t, serverOpts{policyFile: writeFileIn(t, "deny.yaml", denyAll), subject: "mallory"})
+	cs := s.h.Connect(t, nil)
+	ctx := context.Background()
+	res, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "customer_brief", Arguments: map[string]string{"id": "ada"}})
+	if err == nil || !strings.Contains(err.Error(), "not allowed") {
+		t.Fatalf("prompts/get under default deny: %v %+v", err, res)
+	}
+	// Whether the record exists or not, the answer is the same.
+	_, err2 := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "customer_brief", Arguments: map[string]string{"id": "nobody"}})
+	if err2 == nil || strings.Replace(err2.Error(), "nobody", "ada", 1) != strings.Replace(err.Error(), "nobody", "ada", 1) {
+		t.Errorf("denied answers differ for a missing record: %v / %v", err, err2)
+	}
+	lp, err := cs.ListPrompts(ctx, nil)
+	if err != nil || len(lp.Prompts) != 0 {
+		t.Errorf("prompts/list under default deny: %v %+v", err, lp)
+	}
+	recs := s.records(t, 2)
+	if r := recs[0]; r.Method != "prompts/get" || r.Tool != "customer_brief" || r.Decision != "deny" || r.Outcome != OutcomeDenied {
+		t.Errorf("record: %+v", r)
+	}
+
+	u := startServer(t, serverOpts{subject: "ursula"})
+	ucs := u.h.Connect(t, nil)
+	got, err := ucs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "customer_brief", Arguments: map[string]string{"id": "ada"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := got.Messages[0].Content.(*mcp.TextContent).Text
+	if strings.Contains(txt, "ada@example.com") || !strings.Contains(txt, "Brief on Ada") {
+		t.Errorf("prompt for a caller with internal clearance: %q", txt)
+	}
+	if lp, _ := ucs.ListPrompts(ctx, nil); lp == nil || len(lp.Prompts) != 1 {
+		t.Errorf("prompts/list for users: %+v", lp)
+	}
+	if r := u.records(t, 1)[0]; r.Method != "prompts/get" || r.Decision != "allow" || r.Outcome != OutcomeOK {
+		t.Errorf("allowed record: %+v", r)
+	}
+}
+
+// TestRulesAddressPromptsAndResources: rules select prompts and resources
+// by name or URI glob and by kind, and a tools: list never matches them.
+func TestRulesAddressPromptsAndResources(t *testing.T) {
+	path := writePolicy(t, `  - id: no-briefs
+    effect: deny
+    prompts: ["customer_*"]
+  - id: not-tools
+    effect: deny
+    tools: ["notes*", "customer*"]
+  - id: no-resources-for-users
+    effect: deny
+    kinds: [resource]
+    roles: [users]
+`)
+	s := startServer(t, serverOpts{policyFile: path, subject: "ursula"})
+	cs := s.h.Connect(t, nil)
+	ctx := context.Background()
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "customer_brief", Arguments: map[string]string{"id": "ada"}}); err == nil ||
+		!strings.Contains(err.Error(), "no-briefs") {
+		t.Errorf("prompt rule: %v", err)
+	}
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "notes://public/1"}); err == nil ||
+		!strings.Contains(err.Error(), "no-resources-for-users") {
+		t.Errorf("kind rule: %v", err)
+	}
+	if lr, err := cs.ListResources(ctx, nil); err != nil || len(lr.Resources) != 0 {
+		t.Errorf("resources/list: %v %+v", err, lr)
+	}
+	if lt, err := cs.ListResourceTemplates(ctx, nil); err != nil || len(lt.ResourceTemplates) != 0 {
+		t.Errorf("resources/templates/list: %v %+v", err, lt)
+	}
+	if got := toolNames(t, cs); len(got) != 2 {
+		t.Errorf("tools/list: %v", slices.Collect(mapsKeys(got)))
+	}
+}
+
+// TestCompletionAndSubscriptionAreGoverned: completions and subscriptions
+// over a resource or prompt the caller may not use are refused and
+// audited; allowed ones are redacted to the caller's clearance.
+func TestCompletionAndSubscriptionAreGoverned(t *testing.T) {
+	path := writePolicy(t, `  - id: no-customers
+    effect: deny
+    resources: ["notes://customers/*"]
+    prompts: [customer_brief]
+`)
+	s := startServer(t, serverOpts{policyFile: path, subject: "ursula"})
+	cs := s.h.Connect(t, nil)
+	ctx := context.Background()
+	arg := mcp.CompleteParamsArgument{Name: "id", Value: "a"}
+	if _, err := cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/prompt", Name: "customer_brief"}, Argument: arg}); err == nil ||
+		!strings.Contains(err.Error(), "no-customers") {
+		t.Errorf("completion over a denied prompt: %v", err)
+	}
+	if _, err := cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/resource", URI: "notes://customers/ada"}, Argument: arg}); err == nil ||
+		!strings.Contains(err.Error(), "no-customers") {
+		t.Errorf("completion over a denied resource: %v", err)
+	}
+	cr, err := cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/resource", URI: "notes://public/{id}"}, Argument: arg})
+	if err != nil || len(cr.Completion.Values) != 1 {
+		t.Fatalf("allowed completion: %v %+v", err, cr)
+	}
+	// go-sdk's client subscribes with subscriptions/listen (2026-07-28),
+	// a stream that stays open; the decision is audited when it starts.
+	_ = cs.Subscribe(ctx, &mcp.SubscribeParams{URI: "notes://customers/ada"})
+	_ = cs.Subscribe(ctx, &mcp.SubscribeParams{URI: "notes://public/1"})
+	recs := s.records(t, 5)
+	want := []struct{ method, decision string }{
+		{"completion/complete", "deny"}, {"completion/complete", "deny"}, {"completion/complete", "allow"},
+		{"subscriptions/listen", "deny"}, {"subscriptions/listen", "allow"},
+	}
+	for i, w := range want {
+		if recs[i].Method != w.method || recs[i].Decision != w.decision {
+			t.Errorf("record %d: %s %s, want %s %s", i, recs[i].Method, recs[i].Decision, w.method, w.decision)
+		}
+	}
+}
+
+// TestEveryMethodIsGoverned reads go-sdk's own table of the methods a
+// server handles (serverMethodInfos in the module source this build
+// uses) and fails when one is missing from Methods, so a method added
+// by a go-sdk upgrade cannot pass the policy ungoverned. It also checks
+// that the methods that return server data are decided or filtered.
+func TestEveryMethodIsGoverned(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/modelcontextprotocol/go-sdk").Output()
+	if err != nil {
+		t.Fatalf("locating go-sdk: %v", err)
+	}
+	dir := filepath.Join(strings.TrimSpace(string(out)), "mcp")
+	fset := token.NewFileSet()
+	consts := map[string]string{}
+	var table *ast.CompositeLit
+	for _, name := range []string{"protocol.go", "server.go", "shared.go"} {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, 0)
+		if err != nil {
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.ValueSpec:
+				for i, id := range x.Names {
+					if i < len(x.Values) {
+						if bl, ok := x.Values[i].(*ast.BasicLit); ok && bl.Kind == token.STRING {
+							consts[id.Name], _ = strconv.Unquote(bl.Value)
+						}
+						if id.Name == "serverMethodInfos" {
+							table, _ = x.Values[i].(*ast.CompositeLit)
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	if table == nil {
+		t.Fatal("go-sdk's serverMethodInfos table was not found: the governance check must be updated for this go-sdk")
+	}
+	var methods []string
+	for _, el := range table.Elts {
+		kv := el.(*ast.KeyValueExpr)
+		id, ok := kv.Key.(*ast.Ident)
+		if !ok || consts[id.Name] == "" {
+			t.Fatalf("cannot resolve method key %v", kv.Key)
+		}
+		methods = append(methods, consts[id.Name])
+	}
+	if len(methods) < 15 {
+		t.Fatalf("only %d methods read from go-sdk: %v", len(methods), methods)
+	}
+	for _, m := range methods {
+		if _, ok := Methods[m]; !ok {
+			t.Errorf("go-sdk serves %q but the policy does not classify it (add it to Methods)", m)
+		}
+	}
+	for _, m := range []string{"tools/call", "resources/read", "prompts/get", "completion/complete", "resources/subscribe", "subscriptions/listen"} {
+		if Methods[m] != Decided {
+			t.Errorf("%s is not decided", m)
+		}
+	}
+	for _, m := range []string{"tools/list", "resources/list", "resources/templates/list", "prompts/list"} {
+		if Methods[m] != Listed {
+			t.Errorf("%s is not filtered", m)
+		}
+	}
+}
+
+// TestUnknownMethodIsRefused: a method the policy does not classify (one
+// a server registers with go-sdk's AddReceivingCustomMethod, such as a
+// tasks extension) is refused rather than passed through.
+func TestUnknownMethodIsRefused(t *testing.T) {
+	s := startServer(t, serverOpts{subject: "ursula"})
+	ran := false
+	next := func(context.Context, string, mcp.Request) (mcp.Result, error) {
+		ran = true
+		return &mcp.CallToolResult{}, nil
+	}
+	h := s.enf.Middleware()(next)
+	req := &mcp.ServerRequest[*mcp.CallToolParamsRaw]{Params: &mcp.CallToolParamsRaw{Name: "x"}}
+	if _, err := h(context.Background(), "tasks/result", req); err == nil || ran {
+		t.Errorf("tasks/result passed the policy: ran=%v err=%v", ran, err)
+	}
+	if _, err := h(context.Background(), "notifications/tasks/status", req); err != nil || !ran {
+		t.Errorf("a notification was refused: %v", err)
+	}
+}
