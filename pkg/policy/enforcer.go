@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -237,10 +239,33 @@ func (e *Enforcer) Start(context.Context) error {
 			if maxFiles == 0 {
 				maxFiles = defaultMaxFiles
 			}
-			f, err := audit.OpenFile(s.Path, e.server, maxBytes, maxFiles)
+			path := s.Path
+			if path == "" {
+				path = DefaultAuditPath(e.server)
+			}
+			f, err := audit.OpenFile(path, e.server, maxBytes, maxFiles)
+			// Another process of the same server (a second host window
+			// on stdio) holds the default file: it gets the next free
+			// one, its own chain.
+			for n := 2; s.Path == "" && errors.Is(err, audit.ErrLocked) && n <= 16; n++ {
+				path = strings.TrimSuffix(DefaultAuditPath(e.server), ".jsonl") + "." + strconv.Itoa(n) + ".jsonl"
+				f, err = audit.OpenFile(path, e.server, maxBytes, maxFiles)
+			}
+			if s.Path == "" && err == nil {
+				e.logger.Info("audit records go to the default file sink", "path", path)
+			}
 			if err != nil {
 				closeAll(backends)
 				return err
+			}
+			if s.CheckpointFile != "" {
+				cp, err := audit.OpenCheckpoints(s.CheckpointFile, []byte(s.CheckpointKey.Reveal()), cmp.Or(s.CheckpointInterval, defaultCheckpoint))
+				if err != nil {
+					f.Close()
+					closeAll(backends)
+					return err
+				}
+				f.AnchorTo(cp)
 			}
 			switch {
 			case s.SyncEveryBatch:

@@ -214,14 +214,14 @@ func TestStdoutSinkRefusedOnStdio(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	_, err := coretest.New(coretest.Options{
 		YAML: "policy:\n  rate_limit: {backend: redis}\n  approval: {token_ttl: 0s, hmac_key: short}\n" +
-			"  audit:\n    queue_size: 0\n    sinks: [{type: file}, {type: postgres}, {type: syslog}]\n",
+			"  audit:\n    queue_size: 0\n    sinks: [{type: file, checkpoint_file: /tmp/x, checkpoint_key: short}, {type: postgres}, {type: syslog}]\n",
 		Modules: []fxOption{toolsModule(&notes{}), Module},
 	})
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"redis_url is required", "token_ttl", "hmac_key must be at least 32 bytes", "queue_size",
-		"a file sink needs path", "a postgres sink needs dsn", `type "syslog"`} {
+		"checkpoint_file needs a checkpoint_key", "a postgres sink needs dsn", `type "syslog"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q: %v", want, err)
 		}
