@@ -2,15 +2,18 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -223,5 +226,33 @@ func TestUnknownMethodIsRefused(t *testing.T) {
 	}
 	if _, err := h(context.Background(), "notifications/tasks/status", req); err != nil || !ran {
 		t.Errorf("a notification was refused: %v", err)
+	}
+}
+
+// TestListChangedNamesNothing: the list-changed notification a policy
+// reload sends carries no tool names (the hidden tools stay hidden); a
+// caller learns what changed only by listing again, which is filtered.
+func TestListChangedNamesNothing(t *testing.T) {
+	path := writePolicy(t, "")
+	s := startServer(t, serverOpts{policyFile: path, subject: "ursula"})
+	got := make(chan []byte, 4)
+	cs := s.h.Connect(t, &mcp.ClientOptions{ToolListChangedHandler: func(_ context.Context, req *mcp.ToolListChangedRequest) {
+		b, _ := json.Marshal(req.Params)
+		got <- b
+	}})
+	base, _ := os.ReadFile("testdata/server.yaml")
+	replaceFile(t, path, string(base)+"  - id: hide-reads\n    effect: deny\n    tools: [read_note]\n")
+	select {
+	case b := <-got:
+		for _, name := range []string{"read_note", "add_note", "delete_note", "get_customer"} {
+			if strings.Contains(string(b), name) {
+				t.Errorf("notification names %s: %s", name, b)
+			}
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no list_changed after the reload")
+	}
+	if names := toolNames(t, cs); names["read_note"] != nil || len(names) != 1 {
+		t.Errorf("after the reload the caller sees %v", slices.Collect(mapsKeys(names)))
 	}
 }

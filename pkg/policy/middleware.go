@@ -125,6 +125,13 @@ func (e *Enforcer) handleCall(ctx context.Context, next mcp.MethodHandler, req *
 	e.metrics.decisions.Add(ctx, 1, st.opts.decision(d.Rule, d.Allowed)...)
 	if !d.Allowed {
 		rec.outcome = OutcomeDenied
+		if !tp.Visible(p, rec.start).Visible {
+			// The caller cannot see the tool in tools/list: it does not
+			// exist for it, and the answer must not differ from the one
+			// for a name no tool has, or denials would enumerate hidden
+			// tools. The audit record still says denied, and why.
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", rec.tool)}
+		}
 		return toolError(fmt.Sprintf("%s is not allowed: %s (policy rule %s)", rec.tool, d.Reason, d.Rule),
 			map[string]any{"decision": "deny", "rule": d.Rule, "reason": d.Reason}), nil
 	}

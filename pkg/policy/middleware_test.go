@@ -146,17 +146,21 @@ func TestCallDecisions(t *testing.T) {
 	}
 }
 
+// TestDeniedByDefault: a call no rule allows does not run and is
+// audited. The tool is hidden from this caller, so the refusal is the one
+// for a tool that does not exist: denials cannot enumerate hidden tools.
 func TestDeniedByDefault(t *testing.T) {
 	s := startServer(t, serverOpts{subject: "ursula"})
 	cs := s.h.Connect(t, nil)
-	res := call(t, cs, "add_note", map[string]any{"text": "hi"})
-	if !res.IsError || !strings.Contains(text(res), "(policy rule default)") {
-		t.Fatalf("%s", text(res))
+	_, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "add_note", Arguments: map[string]any{"text": "hi"}})
+	_, errNone := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "add_notf", Arguments: map[string]any{"text": "hi"}})
+	if err == nil || errNone == nil || strings.ReplaceAll(err.Error(), "add_note", "X") != strings.ReplaceAll(errNone.Error(), "add_notf", "X") {
+		t.Fatalf("hidden tool: %v; no such tool: %v", err, errNone)
 	}
 	if added, _ := s.notes.counts(); added != 0 {
 		t.Fatal("a denied call ran")
 	}
-	r := s.records(t, 1)[0]
+	r := s.records(t, 2)[0]
 	if r.Decision != "deny" || r.Rule != RuleDefault || r.Outcome != OutcomeDenied || !slices.Equal(r.Roles, []string{"users"}) {
 		t.Fatalf("%+v", r)
 	}

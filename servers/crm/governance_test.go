@@ -47,22 +47,38 @@ func TestPromptsFollowThePolicy(t *testing.T) {
 	if err2 == nil || err2.Error() != err.Error() {
 		t.Errorf("refusals differ: %v / %v", err, err2)
 	}
+	// Resources: a denied read says the same for a record that exists and
+	// one that does not.
+	_, e1 := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "crm://contacts/1"})
+	_, e2 := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "crm://contacts/999999"})
+	if e1 == nil || e2 == nil || strings.Replace(e2.Error(), "999999", "1", -1) != e1.Error() {
+		t.Errorf("denied reads differ: %v / %v", e1, e2)
+	}
+	// Tools: a hidden tool answers like a tool that does not exist.
+	_, e1 = cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_record", Arguments: map[string]any{"type": "contacts", "id": 1}})
+	_, e2 = cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_recorx", Arguments: map[string]any{"type": "contacts", "id": 1}})
+	if e1 == nil || e2 == nil || strings.Replace(e2.Error(), "get_recorx", "get_record", 1) != e1.Error() {
+		t.Errorf("hidden and missing tools differ: %v / %v", e1, e2)
+	}
 	if lp, err := cs.ListPrompts(ctx, nil); err != nil || len(lp.Prompts) != 0 {
 		t.Errorf("prompts/list: %v %+v", err, lp)
 	}
 	var recs []audit.Record
 	deadline := time.Now().Add(20 * time.Second)
-	for len(recs) < 2 && time.Now().Before(deadline) {
+	for len(recs) < 6 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 		recs = readAudit(t, auditPath)
 	}
-	if len(recs) != 2 {
-		t.Fatalf("%d audit records, want 2", len(recs))
+	if len(recs) != 6 {
+		t.Fatalf("%d audit records, want 6", len(recs))
 	}
-	for _, r := range recs {
+	for _, r := range recs[:2] {
 		if r.Method != "prompts/get" || r.Tool != "account_brief" || r.Decision != "deny" || r.Principal == "" {
 			t.Errorf("record: %+v", r)
 		}
+	}
+	if r := recs[2]; r.Method != "resources/read" || r.Decision != "deny" {
+		t.Errorf("resource record: %+v", r)
 	}
 }
 
