@@ -244,11 +244,13 @@ func NewDefaultConfig() Config {
 			MaxConcurrentCalls: 256,
 			ToolTimeout:        60 * time.Second,
 			MaxResultBytes:     1 << 20,
-			// A host opens one session per server, and reconnects now
-			// and then; 64 leaves room for many hosts of one user.
+			// A host opens one session per server and reconnects now and
+			// then; an agent platform acting as one principal may run a
+			// few hundred. The caps stop a loop opening thousands (each
+			// session holds memory and goroutines until it idles out).
 			MaxSessions:             10_000,
-			MaxSessionsPerPrincipal: 64,
-			InitializePerMinute:     60,
+			MaxSessionsPerPrincipal: 256,
+			InitializePerMinute:     300,
 		},
 		Tools: Tools{OutputSchemas: true},
 		Cache: Cache{Backend: "memory", MaxBytes: 64 << 20, KeyPrefix: "mcpfleet:"},
