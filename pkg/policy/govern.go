@@ -61,6 +61,20 @@ var Methods = map[string]Governance{
 	"prompts/list":             Listed,
 }
 
+// recordMethods are the methods audit records name; callRecord keeps an
+// index into it.
+var recordMethods = []string{"tools/call", "resources/read", "resources/subscribe", "subscriptions/listen",
+	"prompts/get", "completion/complete"}
+
+func methodIndex(method string) uint8 {
+	for i, m := range recordMethods {
+		if m == method {
+			return uint8(i)
+		}
+	}
+	panic("policy: " + method + " is decided but has no audit name")
+}
+
 // target is one feature a request uses.
 type target struct {
 	kind Kind
@@ -147,7 +161,7 @@ func (e *Enforcer) decideFeature(ctx context.Context, next mcp.MethodHandler, me
 	for i, t := range targets {
 		names[i] = t.name
 	}
-	rec := &callRecord{e: e, st: st, start: start, principal: authn.FromContext(ctx), method: method,
+	rec := &callRecord{e: e, st: st, start: start, principal: authn.FromContext(ctx), method: methodIndex(method),
 		tool: strings.Join(names, " "), args: raw, trace: trace.SpanContextFromContext(ctx).TraceID()}
 	if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
 		rec.session = ss

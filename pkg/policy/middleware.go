@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -492,14 +491,16 @@ type callRecord struct {
 	start     time.Time
 	principal *authn.Principal
 	session   *mcp.ServerSession
-	// method is the MCP method; tools/call when empty.
-	method string
-	tool   string
-	args   json.RawMessage
-	trace  trace.TraceID
+	tool      string
+	args      json.RawMessage
+	trace     trace.TraceID
 
 	decision Decision
 	decided  bool
+	// method indexes recordMethods: the MCP method (0: tools/call). An
+	// index rather than a string keeps the per-call record as small as
+	// before non-tool methods were audited.
+	method   uint8
 	approval string
 	outcome  string
 	errText  string
@@ -549,7 +550,7 @@ func (c *callRecord) build() {
 		Time:      c.start,
 		Server:    c.e.server,
 		Principal: c.principal.ID(),
-		Method:    cmp.Or(c.method, "tools/call"),
+		Method:    recordMethods[c.method],
 		Tool:      c.tool,
 		Rule:      c.decision.Rule,
 		Reason:    c.decision.Reason,

@@ -27,7 +27,7 @@ func ParseGuard(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(r.Body)
+		body, err := readBody(r)
 		_ = r.Body.Close()
 		if err != nil {
 			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -41,11 +41,35 @@ func ParseGuard(next http.Handler) http.Handler {
 			writeRPCError(w, http.StatusBadRequest, CodeParseError, "parse error: "+msg)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		rb := &readBackBody{}
+		rb.Reset(body)
+		r.Body = rb
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
 }
+
+// readBody reads the whole body in one allocation when its length is
+// announced (the usual case), so the check costs a scan, not a copy chain.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength <= 0 {
+		return io.ReadAll(r.Body)
+	}
+	body := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, errors.New("the body is shorter than its Content-Length")
+		}
+		return nil, err
+	}
+	return body, nil
+}
+
+// readBackBody hands the checked bytes to the next handler (one
+// allocation: a reader that closes).
+type readBackBody struct{ bytes.Reader }
+
+func (*readBackBody) Close() error { return nil }
 
 // checkJSON says what is wrong with body, or "".
 func checkJSON(body []byte) string {
