@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core/coretest"
 )
 
 const denyAll = "version: 1\ndefault: deny\n"
@@ -254,5 +256,20 @@ func TestListChangedNamesNothing(t *testing.T) {
 	}
 	if names := toolNames(t, cs); names["read_note"] != nil || len(names) != 1 {
 		t.Errorf("after the reload the caller sees %v", slices.Collect(mapsKeys(names)))
+	}
+}
+
+// TestPromptGetGovernedOverStatelessHTTP: the same decision holds over
+// Streamable HTTP without sessions (protocol 2026-07-28).
+func TestPromptGetGovernedOverStatelessHTTP(t *testing.T) {
+	s := startServer(t, serverOpts{policyFile: writeFileIn(t, "deny.yaml", denyAll), apiKeys: []string{"support-key"},
+		http: `{addr: "127.0.0.1:0", stateless: true}`})
+	cs := s.h.ConnectHTTP(t, coretest.BearerClient(apiKey("support-key")))
+	if _, err := cs.GetPrompt(context.Background(), &mcp.GetPromptParams{Name: "customer_brief", Arguments: map[string]string{"id": "ada"}}); err == nil ||
+		!strings.Contains(err.Error(), "not allowed") {
+		t.Fatalf("stateless prompts/get: %v", err)
+	}
+	if r := s.records(t, 1)[0]; r.Method != "prompts/get" || r.Decision != "deny" || !strings.Contains(r.Principal, "support-key") {
+		t.Errorf("record: %+v", r)
 	}
 }
