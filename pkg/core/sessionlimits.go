@@ -95,13 +95,6 @@ func (l *sessionLimiter) release(owner string) {
 	l.total--
 }
 
-// counts reports the open sessions of owner and in total.
-func (l *sessionLimiter) counts(owner string) (int, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.open[owner], l.total
-}
-
 // limitSessions guards session creation: a POST without a session id is
 // an initialize (anything else without a session is refused by go-sdk).
 // Its slot is kept when the response carries a new session id, and
