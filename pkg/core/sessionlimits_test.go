@@ -1,7 +1,6 @@
 package core_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -13,29 +12,14 @@ import (
 	"github.com/mcpfleet/mcpfleet/pkg/core/coretest"
 )
 
-const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
 
 // post sends body to the MCP endpoint with token and returns the status,
 // the session id and the body.
 func post(t *testing.T, h *coretest.Harness, token, session, body string) (int, string, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", h.URL(), strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if session != "" {
-		req.Header.Set("Mcp-Session-Id", session)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Mcp-Session-Id"), string(b)
+	resp, b := rawPost(t, h.URL(), token, session, body)
+	return resp.StatusCode, resp.Header.Get("Mcp-Session-Id"), b
 }
 
 func deleteSession(t *testing.T, h *coretest.Harness, token, id string) {
@@ -43,7 +27,7 @@ func deleteSession(t *testing.T, h *coretest.Harness, token, id string) {
 	req, _ := http.NewRequest("DELETE", h.URL(), nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Mcp-Session-Id", id)
-	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -313,35 +313,33 @@ func (e *Enforcer) filterList(ctx context.Context, next mcp.MethodHandler, metho
 	switch lr := res.(type) {
 	case *mcp.ListResourcesResult:
 		out := *lr
-		out.Resources = nil
-		for _, r := range lr.Resources {
-			if visible(target{KindResource, r.URI}) {
-				out.Resources = append(out.Resources, r)
-			}
-		}
+		out.Resources = keep(lr.Resources, func(r *mcp.Resource) bool { return visible(target{KindResource, r.URI}) })
 		out.CacheScope = "private"
 		return &out, nil
 	case *mcp.ListResourceTemplatesResult:
 		out := *lr
-		out.ResourceTemplates = nil
-		for _, t := range lr.ResourceTemplates {
-			if visible(target{KindResource, t.URITemplate}) {
-				out.ResourceTemplates = append(out.ResourceTemplates, t)
-			}
-		}
+		out.ResourceTemplates = keep(lr.ResourceTemplates, func(t *mcp.ResourceTemplate) bool {
+			return visible(target{KindResource, t.URITemplate})
+		})
 		out.CacheScope = "private"
 		return &out, nil
 	case *mcp.ListPromptsResult:
 		out := *lr
-		out.Prompts = nil
-		for _, pr := range lr.Prompts {
-			if visible(target{KindPrompt, pr.Name}) {
-				out.Prompts = append(out.Prompts, pr)
-			}
-		}
+		out.Prompts = keep(lr.Prompts, func(p *mcp.Prompt) bool { return visible(target{KindPrompt, p.Name}) })
 		out.CacheScope = "private"
 		return &out, nil
 	}
 	// A list whose shape is unknown cannot be filtered: withhold it.
 	return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: method + ": the policy cannot filter this result"}
+}
+
+// keep returns the items ok accepts, in a new slice.
+func keep[T any](items []T, ok func(T) bool) []T {
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		if ok(it) {
+			out = append(out, it)
+		}
+	}
+	return out
 }

@@ -1,9 +1,9 @@
 package policy
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -239,21 +239,14 @@ func (s *testServer) records(t *testing.T, n int) []audit.Record {
 }
 
 func readRecords(t *testing.T, path string) []audit.Record {
-	f, err := os.Open(path)
-	if err != nil {
+	recs, err := audit.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	defer f.Close()
-	var out []audit.Record
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var r audit.Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("audit line %q: %v", sc.Text(), err)
-		}
-		out = append(out, r)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return recs
 }
 
 func waitFor(t testing.TB, cond func() bool) {

@@ -1,8 +1,7 @@
 package crm_test
 
 import (
-	"bufio"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -83,19 +82,9 @@ func TestPromptsFollowThePolicy(t *testing.T) {
 }
 
 func readAudit(t *testing.T, path string) []audit.Record {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
+	recs, err := audit.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
 	}
-	defer f.Close()
-	var out []audit.Record
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var r audit.Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
+	return recs
 }

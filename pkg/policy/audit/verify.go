@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -221,4 +222,28 @@ func VerifyPostgres(ctx context.Context, conn *pgx.Conn, table, chain string) (R
 		rep.Ranges[f.Chain] = rg
 	}
 	return rep, rows.Err()
+}
+
+// ReadFile reads the records of a JSON-lines audit file without checking
+// them (VerifyFiles checks); for tools and tests that inspect records.
+func ReadFile(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return out, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, r)
+	}
+	return out, sc.Err()
 }
