@@ -6,6 +6,8 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -271,5 +273,43 @@ func TestPromptGetGovernedOverStatelessHTTP(t *testing.T) {
 	}
 	if r := s.records(t, 1)[0]; r.Method != "prompts/get" || r.Decision != "deny" || !strings.Contains(r.Principal, "support-key") {
 		t.Errorf("record: %+v", r)
+	}
+}
+
+// TestResourcesSubscribeIsGoverned: the 2025-11-25 resources/subscribe
+// request is decided like a read of its URI and audited under its name.
+func TestResourcesSubscribeIsGoverned(t *testing.T) {
+	path := writePolicy(t, "  - id: no-customers\n    effect: deny\n    resources: [\"notes://customers/*\"]\n")
+	s := startServer(t, serverOpts{policyFile: path, apiKeys: []string{"support-key"}, http: `{addr: "127.0.0.1:0"}`})
+	key := apiKey("support-key")
+	send := func(session, body string) (string, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", s.h.URL(), strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		if session != "" {
+			req.Header.Set("Mcp-Session-Id", session)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.Header.Get("Mcp-Session-Id"), string(b)
+	}
+	sid, _ := send("", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
+	send(sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	if _, body := send(sid, `{"jsonrpc":"2.0","id":2,"method":"resources/subscribe","params":{"uri":"notes://customers/ada"}}`); !strings.Contains(body, "no-customers") {
+		t.Errorf("denied subscribe: %s", body)
+	}
+	if _, body := send(sid, `{"jsonrpc":"2.0","id":3,"method":"resources/subscribe","params":{"uri":"notes://public/1"}}`); !strings.Contains(body, `"result"`) {
+		t.Errorf("allowed subscribe: %s", body)
+	}
+	recs := s.records(t, 2)
+	if recs[0].Method != "resources/subscribe" || recs[0].Decision != "deny" || recs[1].Method != "resources/subscribe" || recs[1].Decision != "allow" {
+		t.Errorf("records: %+v", recs)
 	}
 }
