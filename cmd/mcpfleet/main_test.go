@@ -194,7 +194,7 @@ func TestAuditVerifyFile(t *testing.T) {
 	}
 	writeAudit(t, f, 5)
 	code, out, _ := mcpfleet(t, "audit", "verify", path)
-	if code != 0 || out != "ok: 5 records, chain intact: crm (last seq 5)\n" {
+	if code != 0 || out != "ok: 5 records, chain intact: crm (seq 1 to 5)\n" {
 		t.Fatalf("%d %q", code, out)
 	}
 	b, _ := os.ReadFile(path)
@@ -204,6 +204,52 @@ func TestAuditVerifyFile(t *testing.T) {
 	code, out, _ = mcpfleet(t, "audit", "verify", "--rotated", path)
 	if code != 1 || !strings.Contains(out, "BROKEN at "+path+":3, seq 3: hash mismatch") {
 		t.Fatalf("%d %q", code, out)
+	}
+}
+
+// TestAuditVerifyFirstRecordsAndCutTail: verify names first and last
+// seq, refuses a file whose first records are gone (unless --partial),
+// and with --checkpoints catches a cut tail that the chain alone cannot.
+func TestAuditVerifyFirstRecordsAndCutTail(t *testing.T) {
+	dir := t.TempDir()
+	path, cpPath := filepath.Join(dir, "audit.jsonl"), filepath.Join(dir, "cp", "audit.checkpoints")
+	f, err := audit.OpenFile(path, "crm", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "0123456789abcdef0123456789abcdef"
+	cp, err := audit.OpenCheckpoints(cpPath, []byte(key), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.AnchorTo(cp)
+	writeAudit(t, f, 9)
+	t.Setenv("CP_KEY", key)
+	code, out, errOut := mcpfleet(t, "audit", "verify", "--checkpoints", cpPath, "--checkpoint-key", "env:CP_KEY", path)
+	if code != 0 || out != "ok: 9 records, chain intact: crm (seq 1 to 9; reaches checkpoint seq 9)\n" {
+		t.Fatalf("%d %q %s", code, out, errOut)
+	}
+	b, _ := os.ReadFile(path)
+	lines := strings.SplitAfter(string(b), "\n")
+	os.WriteFile(path, []byte(strings.Join(lines[:6], "")), 0o600)
+	if code, out, _ := mcpfleet(t, "audit", "verify", path); code != 0 {
+		t.Fatalf("cut tail alone: %d %q", code, out)
+	}
+	code, out, _ = mcpfleet(t, "audit", "verify", "--checkpoints", cpPath, "--checkpoint-key", "env:CP_KEY", path)
+	if code != 1 || !strings.Contains(out, "the chain was cut") || !strings.Contains(out, "anchors seq 9") {
+		t.Fatalf("cut tail: %d %q", code, out)
+	}
+	os.WriteFile(path, []byte(strings.Join(lines[3:9], "")), 0o600)
+	code, out, _ = mcpfleet(t, "audit", "verify", path)
+	if code != 1 || !strings.Contains(out, "starts at seq 4") {
+		t.Fatalf("head cut: %d %q", code, out)
+	}
+	code, out, _ = mcpfleet(t, "audit", "verify", "--partial", path)
+	if code != 0 || !strings.Contains(out, "seq 4 to 9; records before seq 4 not verified") {
+		t.Fatalf("partial: %d %q", code, out)
+	}
+	if code, _, errOut := mcpfleet(t, "audit", "verify", "--checkpoints", cpPath, "--checkpoint-key", key, path); code != 2 || !strings.Contains(errOut, "env:NAME") {
+		t.Fatalf("key on the command line: %d %s", code, errOut)
 	}
 }
 

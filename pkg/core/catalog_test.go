@@ -165,3 +165,26 @@ func TestCatalogRefusesBadResourcesAndPrompts(t *testing.T) {
 		}
 	}
 }
+
+// TestCatalogRefusesReservedToolNames: a tool cannot take a name that
+// audit records of other methods used (read_resource).
+func TestCatalogRefusesReservedToolNames(t *testing.T) {
+	for _, name := range core.ReservedToolNames {
+		_, err := core.NewCatalog(core.CatalogInput{ServerName: "crm", Toolsets: testToolsets,
+			Tools: []*core.ToolDef{tool(spec(name, "repos", core.ReadOnly))}})
+		if err == nil || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("tool %q: %v", name, err)
+		}
+	}
+}
+
+// TestCatalogRefusesBadPromptClassification: a prompt's classification,
+// when declared, must be a real one.
+func TestCatalogRefusesBadPromptClassification(t *testing.T) {
+	get := func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) { return nil, nil }
+	_, err := core.NewCatalog(core.CatalogInput{ServerName: "crm",
+		Prompts: []*core.PromptDef{{Prompt: &mcp.Prompt{Name: "brief", Description: "d"}, Handler: get, Classification: "secret"}}})
+	if err == nil || !strings.Contains(err.Error(), `"secret" is not valid`) {
+		t.Errorf("bad classification: %v", err)
+	}
+}

@@ -278,7 +278,10 @@ func startHTTP(p transportParams) *httpserver.Server {
 		if cfg.HTTP.SessionTimeout > 0 {
 			p.Lifecycle.Append(fx.StartStopHook(p.Server.sessions.start, p.Server.sessions.close))
 		}
+		mcpHandler = limitSessions(p.Server.sessions.limits, p.Server.sessions, mcpHandler)
 	}
+	// Both revisions (and both go-sdk handlers) get only well-formed bodies.
+	mcpHandler = httpserver.ParseGuard(mcpHandler)
 
 	mux := http.NewServeMux()
 	metaPaths := authn.MetadataPaths(cfg.HTTP.Path)

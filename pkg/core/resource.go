@@ -69,6 +69,11 @@ func (r *ResourceTemplateDef) validate() error {
 type PromptDef struct {
 	Prompt  *mcp.Prompt
 	Handler mcp.PromptHandler
+	// Classification is the sensitivity of what the prompt renders (a
+	// prompt may embed records). The policy treats an undeclared one as
+	// confidential: a prompt can carry data, and the safe side is to
+	// redact it for callers without clearance.
+	Classification Classification
 }
 
 func (p *PromptDef) validate() error {
@@ -84,6 +89,9 @@ func (p *PromptDef) validate() error {
 	}
 	if p.Handler == nil {
 		errs = append(errs, errors.New("handler is nil"))
+	}
+	if p.Classification != "" && p.Classification.Level() == 0 {
+		errs = append(errs, fmt.Errorf("data classification %q is not valid", p.Classification))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("prompt %q: %w", p.Prompt.Name, errors.Join(errs...))

@@ -97,6 +97,8 @@ func NewServer(p ServerParams) *Server {
 		now = p.Clock.Now
 	}
 	sess := newSessions(p.Config.HTTP.SessionTimeout, now)
+	l := p.Config.Limits
+	sess.limits = newSessionLimiter(l.MaxSessions, l.MaxSessionsPerPrincipal, l.InitializePerMinute, p.Config.HTTP.SessionTimeout)
 	title := p.Config.Server.Title
 	s := mcp.NewServer(&mcp.Implementation{Name: p.Config.Server.Name, Title: title, Version: p.Info.Version}, opts)
 

@@ -69,6 +69,7 @@ type sessions struct {
 	stop    chan struct{}
 	done    chan struct{}
 	stopped sync.Once
+	limits  *sessionLimiter // nil: sessions are not limited
 }
 
 type sessionEntry struct {
@@ -76,6 +77,7 @@ type sessionEntry struct {
 	owner      string
 	version    string       // negotiated protocol version
 	lastActive atomic.Int64 // unix nanoseconds
+	adopted    bool         // holds a session limiter slot; under sessions.mu
 }
 
 func newSessions(idle time.Duration, now func() time.Time) *sessions {
@@ -116,7 +118,11 @@ func (s *sessions) register(ss *mcp.ServerSession, owner, version string) {
 		_ = ss.Wait()
 		s.mu.Lock()
 		delete(s.byID, id)
+		adopted := e.adopted
 		s.mu.Unlock()
+		if adopted {
+			s.limits.release(owner)
+		}
 	}()
 }
 

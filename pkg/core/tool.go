@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -142,6 +143,12 @@ func MaxToolNameLen(serverName string) int {
 }
 
 // validate reports every missing or malformed piece of metadata at once.
+// ReservedToolNames are names no tool may take. Earlier builds decided
+// and audited resource reads as calls of the pseudo-tool read_resource;
+// records and policies written then must never be mistaken for a real
+// tool's.
+var ReservedToolNames = []string{"read_resource", "get_prompt", "complete", "subscribe_resource"}
+
 func (s ToolSpec) validate(serverName string) error {
 	var errs []error
 	switch {
@@ -149,6 +156,8 @@ func (s ToolSpec) validate(serverName string) error {
 		errs = append(errs, errors.New("name is empty"))
 	case !toolNameRE.MatchString(s.Name):
 		errs = append(errs, fmt.Errorf("name %q is not snake_case", s.Name))
+	case slices.Contains(ReservedToolNames, s.Name):
+		errs = append(errs, fmt.Errorf("name %q is reserved (audit records of non-tool methods used it)", s.Name))
 	case len(s.Name) > MaxToolNameLen(serverName):
 		errs = append(errs, fmt.Errorf("name %q is %d characters; with the host prefix for server %q the limit is %d",
 			s.Name, len(s.Name), serverName, MaxToolNameLen(serverName)))

@@ -155,6 +155,26 @@ func BenchmarkMiddlewareAllowedCall(b *testing.B) {
 	})
 }
 
+// BenchmarkMiddlewarePromptGet is the decision point on prompts/get
+// (decision, audit record, redaction of the result for the caller's
+// clearance): the cost of governing a method other than tools/call.
+func BenchmarkMiddlewarePromptGet(b *testing.B) {
+	s := startBenchServer(b, true)
+	p := &authn.Principal{Subject: "ada", Groups: []string{"admins"}, Method: authn.MethodJWT}
+	ctx := authn.WithPrincipal(context.Background(), p)
+	result := &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: "Brief on Ada"}}}}
+	h := s.enf.Middleware()(func(context.Context, string, mcp.Request) (mcp.Result, error) { return result, nil })
+	req := &mcp.GetPromptRequest{Params: &mcp.GetPromptParams{Name: "customer_brief", Arguments: map[string]string{"id": "ada"}}}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h(ctx, "prompts/get", req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkFullCall compares a whole tools/call over an in-memory session
 // with and without the policy module (authorization, audit to a file).
 func BenchmarkFullCall(b *testing.B) {

@@ -1,8 +1,11 @@
 package policy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core/config"
@@ -88,6 +91,15 @@ type SinkConfig struct {
 	// survives a crash of the process as soon as it is written.
 	SyncInterval   time.Duration `yaml:"sync_interval,omitempty"`
 	SyncEveryBatch bool          `yaml:"sync_every_batch,omitempty"`
+	// CheckpointFile, when set, anchors a file sink's chain head: a
+	// checkpoint signed with CheckpointKey (HMAC-SHA256, at least 32
+	// bytes) is appended there at most every CheckpointInterval (default
+	// 1m) and at shutdown, so that `mcpfleet audit verify --checkpoints`
+	// detects a cut tail. Keep it where whoever can edit the audit file
+	// cannot (another volume or host, append-only storage).
+	CheckpointFile     string        `yaml:"checkpoint_file,omitempty"`
+	CheckpointKey      config.Secret `yaml:"checkpoint_key,omitempty"`
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval,omitempty"`
 	// DSN and Table configure a postgres sink; Table may be schema.table.
 	DSN   config.Secret `yaml:"dsn,omitempty"`
 	Table string        `yaml:"table,omitempty"`
@@ -99,10 +111,34 @@ const (
 	defaultMaxBytes     = 100 << 20
 	defaultMaxFiles     = 10
 	defaultTable        = "mcpfleet_audit"
+	defaultCheckpoint   = time.Minute
 )
 
+// DefaultAuditPath is where the default file sink writes for a server:
+// $MCPFLEET_AUDIT_DIR, else the user's state directory
+// ($XDG_STATE_HOME, else ~/.local/state), under mcpfleet/audit/, one
+// file per server name. Audit records have a sink of their own, apart
+// from the log stream, that `mcpfleet audit verify` reads as it is.
+func DefaultAuditPath(server string) string {
+	dir := os.Getenv("MCPFLEET_AUDIT_DIR")
+	if dir == "" {
+		state := os.Getenv("XDG_STATE_HOME")
+		if state == "" {
+			if home, err := os.UserHomeDir(); err == nil {
+				state = filepath.Join(home, ".local", "state")
+			} else {
+				state = os.TempDir()
+			}
+		}
+		dir = filepath.Join(state, "mcpfleet", "audit")
+	}
+	return filepath.Join(dir, cmp.Or(server, "mcpfleet")+".jsonl")
+}
+
 // NewDefaultConfig returns the defaults: the embedded policy, reload on,
-// in-memory rate limits, 5-minute approval tokens, audit to stderr.
+// in-memory rate limits, 5-minute approval tokens, audit to a file of its
+// own (a file sink without path: [DefaultAuditPath]), not to the log
+// stream, so log.level never changes what is audited.
 func NewDefaultConfig() Config {
 	return Config{
 		Reload: true,
@@ -113,7 +149,7 @@ func NewDefaultConfig() Config {
 		},
 		Approval: ApprovalConfig{TokenTTL: 5 * time.Minute, Elicitation: true},
 		Audit: AuditConfig{
-			Sinks:     []SinkConfig{{Type: SinkStderr}},
+			Sinks:     []SinkConfig{{Type: SinkFile}},
 			QueueSize: 10_000,
 			BatchSize: 500,
 		},
@@ -156,15 +192,18 @@ func (c *Config) Validate() error {
 		switch s.Type {
 		case SinkStdout, SinkStderr:
 		case SinkFile:
-			if s.Path == "" {
-				add("audit.sinks[%d]: a file sink needs path", i)
-			}
 			if paths[s.Path] {
 				add("audit.sinks[%d]: file %s is used twice", i, s.Path)
 			}
 			paths[s.Path] = true
 			if s.MaxBytes < 0 || s.MaxFiles < 0 {
 				add("audit.sinks[%d]: max_bytes and max_files must not be negative", i)
+			}
+			if s.CheckpointFile != "" && len(s.CheckpointKey.Reveal()) < audit.MinCheckpointKeyLen {
+				add("audit.sinks[%d]: checkpoint_file needs a checkpoint_key of at least %d bytes", i, audit.MinCheckpointKeyLen)
+			}
+			if s.CheckpointInterval < 0 {
+				add("audit.sinks[%d]: checkpoint_interval must not be negative", i)
 			}
 		case SinkPostgres:
 			if !s.DSN.IsSet() {

@@ -78,10 +78,23 @@ type Member struct {
 	Condition string `yaml:"condition,omitempty" json:"condition,omitempty"`
 }
 
-// Target selects calls by caller role and tool metadata. Empty fields
+// Target selects calls by caller role and feature metadata. Empty fields
 // match everything.
+//
+// A target selects tools, resources and prompts alike unless Kinds
+// narrows it. Tools, Resources and Prompts select by name (resources by
+// URI or URI template): a target that lists any of them selects only
+// features of the kinds it lists names for, so "tools: [x]" never
+// matches a resource or a prompt. Resources and prompts are read-only,
+// idempotent and closed-world, with toolset "resources" or "prompts".
 type Target struct {
-	Roles           []string    `yaml:"roles,omitempty" json:"roles,omitempty"`
+	Roles []string `yaml:"roles,omitempty" json:"roles,omitempty"`
+	// Kinds narrows the target to tool, resource and/or prompt.
+	Kinds []string `yaml:"kinds,omitempty" json:"kinds,omitempty"`
+	// Resources are URI globs (or URI templates) of resources.
+	Resources []string `yaml:"resources,omitempty" json:"resources,omitempty"`
+	// Prompts are name globs of prompts.
+	Prompts         []string    `yaml:"prompts,omitempty" json:"prompts,omitempty"`
 	Servers         []string    `yaml:"servers,omitempty" json:"servers,omitempty"`
 	Toolsets        []string    `yaml:"toolsets,omitempty" json:"toolsets,omitempty"`
 	Tools           []string    `yaml:"tools,omitempty" json:"tools,omitempty"`

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -62,6 +65,7 @@ type Enforcer struct {
 	metrics *metrics
 
 	resources []resourceClass
+	prompts   map[string]core.Classification
 
 	backends []audit.Backend
 	auditor  atomic.Pointer[audit.Auditor]
@@ -148,6 +152,11 @@ func New(o Options) (*Enforcer, error) {
 		e.resources = append(e.resources, resourceClass{tmpl: tmpl, class: t.Classification})
 	}
 
+	e.prompts = map[string]core.Classification{}
+	for _, p := range o.Catalog.Prompts() {
+		e.prompts[p.Prompt.Name] = cmp.Or(p.Classification, core.Confidential)
+	}
+
 	var store approval.ReplayStore = approval.NewMemoryStore()
 	e.limiter = ratelimit.NewMemory()
 	if cfg.RateLimit.Backend == BackendRedis {
@@ -230,10 +239,33 @@ func (e *Enforcer) Start(context.Context) error {
 			if maxFiles == 0 {
 				maxFiles = defaultMaxFiles
 			}
-			f, err := audit.OpenFile(s.Path, e.server, maxBytes, maxFiles)
+			path := s.Path
+			if path == "" {
+				path = DefaultAuditPath(e.server)
+			}
+			f, err := audit.OpenFile(path, e.server, maxBytes, maxFiles)
+			// Another process of the same server (a second host window
+			// on stdio) holds the default file: it gets the next free
+			// one, its own chain.
+			for n := 2; s.Path == "" && errors.Is(err, audit.ErrLocked) && n <= 16; n++ {
+				path = strings.TrimSuffix(DefaultAuditPath(e.server), ".jsonl") + "." + strconv.Itoa(n) + ".jsonl"
+				f, err = audit.OpenFile(path, e.server, maxBytes, maxFiles)
+			}
+			if s.Path == "" && err == nil {
+				e.logger.Info("audit records go to the default file sink", "path", path)
+			}
 			if err != nil {
 				closeAll(backends)
 				return err
+			}
+			if s.CheckpointFile != "" {
+				cp, err := audit.OpenCheckpoints(s.CheckpointFile, []byte(s.CheckpointKey.Reveal()), cmp.Or(s.CheckpointInterval, defaultCheckpoint))
+				if err != nil {
+					f.Close()
+					closeAll(backends)
+					return err
+				}
+				f.AnchorTo(cp)
 			}
 			switch {
 			case s.SyncEveryBatch:
@@ -437,7 +469,7 @@ func (e *Enforcer) resourceClass(uri string) core.Classification {
 		}
 	}
 	for _, r := range e.resources {
-		if r.tmpl != nil && r.tmpl.Match(uri) != nil {
+		if r.tmpl != nil && (r.tmpl.Raw() == uri || r.tmpl.Match(uri) != nil) {
 			return r.class
 		}
 	}

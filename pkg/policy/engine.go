@@ -40,6 +40,9 @@ type Input struct {
 	Args json.RawMessage
 	// Time is when the call happens; now when zero.
 	Time time.Time
+	// Kind is what Tool describes: a tool (the zero value), a resource
+	// (Tool.Name is its URI or URI template) or a prompt.
+	Kind Kind
 }
 
 // Decision is the outcome of a policy decision. Every decision names the
@@ -81,6 +84,7 @@ type Engine struct {
 }
 
 type toolKey struct {
+	kind                  Kind
 	server, name, toolset string
 	effect                core.Effect
 	idempotent, openWorld core.Hint
@@ -99,12 +103,19 @@ const (
 )
 
 type compiledTarget struct {
-	anyRole  bool
-	roles    roleSet
-	servers  patterns
-	toolsets patterns
-	tools    patterns
-	ann      Annotations
+	// kinds is a bitmask of the kinds the target selects; 0 selects all.
+	kinds Kind
+	// named is set when tools, resources or prompts lists names: the
+	// target then selects only features of the kinds it names.
+	named     bool
+	resources patterns
+	prompts   patterns
+	anyRole   bool
+	roles     roleSet
+	servers   patterns
+	toolsets  patterns
+	tools     patterns
+	ann       Annotations
 	// classes is a bitmask of classification levels; 0 matches any.
 	classes uint8
 }
@@ -366,6 +377,21 @@ func compileTarget(t Target, roleIndex map[string]int) (compiledTarget, []string
 	if ct.tools, err = compilePatterns(t.Tools); err != nil {
 		errs = append(errs, "tools: "+err.Error())
 	}
+	if ct.resources, err = compilePatterns(t.Resources); err != nil {
+		errs = append(errs, "resources: "+err.Error())
+	}
+	if ct.prompts, err = compilePatterns(t.Prompts); err != nil {
+		errs = append(errs, "prompts: "+err.Error())
+	}
+	ct.named = len(t.Tools)+len(t.Resources)+len(t.Prompts) > 0
+	for _, k := range t.Kinds {
+		kind, ok := kindNames[k]
+		if !ok {
+			errs = append(errs, fmt.Sprintf("kinds: %q is not tool, resource or prompt", k))
+			continue
+		}
+		ct.kinds |= kind
+	}
 	for _, c := range t.Classifications {
 		lvl := core.Classification(c).Level()
 		if lvl == 0 {
@@ -377,20 +403,42 @@ func compileTarget(t Target, roleIndex map[string]int) (compiledTarget, []string
 	return ct, errs
 }
 
-// matchesTool reports whether the target's tool-side fields select the tool.
-func (t *compiledTarget) matchesTool(server string, s *core.ToolSpec) bool {
-	return t.whyNotTool(server, s) == ""
+// matchesTool reports whether the target's feature-side fields select the
+// tool, resource or prompt.
+func (t *compiledTarget) matchesTool(server string, kind Kind, s *core.ToolSpec) bool {
+	return t.whyNotTool(server, kind, s) == ""
 }
 
-// whyNotTool explains why the tool is not selected, or returns "".
-func (t *compiledTarget) whyNotTool(server string, s *core.ToolSpec) string {
+// whyNotTool explains why the feature is not selected, or returns "".
+func (t *compiledTarget) whyNotTool(server string, kind Kind, s *core.ToolSpec) string {
+	if kind == 0 {
+		kind = KindTool
+	}
+	if t.kinds != 0 && t.kinds&kind == 0 {
+		return fmt.Sprintf("kind %s is not one of the rule's kinds", kind)
+	}
+	if t.named {
+		var names patterns
+		switch kind {
+		case KindResource:
+			names = t.resources
+		case KindPrompt:
+			names = t.prompts
+		default:
+			names = t.tools
+		}
+		if len(names) == 0 {
+			return fmt.Sprintf("the rule names no %ss", kind)
+		}
+		if !names.match(s.Name) {
+			return fmt.Sprintf("%s %q is not in %ss %s", kind, s.Name, kind, names)
+		}
+	}
 	switch {
 	case !t.servers.match(server):
 		return fmt.Sprintf("server %q is not in servers %s", server, t.servers)
 	case !t.toolsets.match(s.Toolset):
 		return fmt.Sprintf("toolset %q is not in toolsets %s", s.Toolset, t.toolsets)
-	case !t.tools.match(s.Name):
-		return fmt.Sprintf("tool %q is not in tools %s", s.Name, t.tools)
 	case t.ann.ReadOnly != nil && *t.ann.ReadOnly != (s.Effect == core.ReadOnly):
 		return fmt.Sprintf("annotation read_only is %v, the rule wants %v", s.Effect == core.ReadOnly, *t.ann.ReadOnly)
 	case t.ann.Destructive != nil && *t.ann.Destructive != (s.Effect == core.Destructive):
@@ -419,6 +467,7 @@ func (e *Engine) Redactor() *redact.Redactor { return e.redactor }
 type ToolPolicy struct {
 	eng       *Engine
 	server    string
+	kind      Kind
 	spec      core.ToolSpec
 	level     int
 	denies    []*compiledRule
@@ -432,7 +481,13 @@ type ToolPolicy struct {
 
 // Tool returns the precompiled policy for a tool, from a cache.
 func (e *Engine) Tool(server string, spec core.ToolSpec) *ToolPolicy {
-	k := toolKey{server: server, name: spec.Name, toolset: spec.Toolset, effect: spec.Effect,
+	return e.Feature(server, KindTool, spec)
+}
+
+// Feature returns the precompiled policy for a tool, resource or prompt
+// (spec.Name is the resource URI or the prompt name), from a cache.
+func (e *Engine) Feature(server string, kind Kind, spec core.ToolSpec) *ToolPolicy {
+	k := toolKey{kind: kind, server: server, name: spec.Name, toolset: spec.Toolset, effect: spec.Effect,
 		idempotent: spec.Idempotent, openWorld: spec.OpenWorld, class: spec.Classification}
 	e.mu.RLock()
 	tp, ok := e.tools[k]
@@ -440,7 +495,7 @@ func (e *Engine) Tool(server string, spec core.ToolSpec) *ToolPolicy {
 	if ok {
 		return tp
 	}
-	tp = e.CompileTool(server, spec)
+	tp = e.CompileFeature(server, kind, spec)
 	e.mu.Lock()
 	if len(e.tools) < maxCachedTools {
 		e.tools[k] = tp
@@ -452,11 +507,19 @@ func (e *Engine) Tool(server string, spec core.ToolSpec) *ToolPolicy {
 // CompileTool selects the rules and limits whose tool-side fields match
 // the tool. Servers call it once per tool at load.
 func (e *Engine) CompileTool(server string, spec core.ToolSpec) *ToolPolicy {
-	tp := &ToolPolicy{eng: e, server: server, spec: spec, level: spec.Classification.Level(),
+	return e.CompileFeature(server, KindTool, spec)
+}
+
+// CompileFeature is CompileTool for any kind of feature.
+func (e *Engine) CompileFeature(server string, kind Kind, spec core.ToolSpec) *ToolPolicy {
+	if kind == 0 {
+		kind = KindTool
+	}
+	tp := &ToolPolicy{eng: e, server: server, kind: kind, spec: spec, level: spec.Classification.Level(),
 		destructive: e.approveDestructive && spec.Effect == core.Destructive,
-		defaultDeny: "no policy rule allows " + spec.Name + " for this caller (default: deny)"}
+		defaultDeny: "no policy rule allows " + kind.String() + " " + spec.Name + " for this caller (default: deny)"}
 	for _, r := range e.rules {
-		if !r.target.matchesTool(server, &spec) {
+		if !r.target.matchesTool(server, kind, &spec) {
 			continue
 		}
 		switch r.kind {
@@ -469,7 +532,7 @@ func (e *Engine) CompileTool(server string, spec core.ToolSpec) *ToolPolicy {
 		}
 	}
 	for _, l := range e.limits {
-		if l.target.matchesTool(server, &spec) {
+		if l.target.matchesTool(server, kind, &spec) {
 			tp.limits = append(tp.limits, l)
 		}
 	}
@@ -486,7 +549,7 @@ func (e *Engine) Decide(in Input) Decision {
 		now = time.Now()
 	}
 	spec := in.Tool
-	return e.Tool(in.Server, spec).decide(in.Principal, &spec, in.Args, now)
+	return e.Feature(in.Server, in.Kind, spec).decide(in.Principal, &spec, in.Args, now)
 }
 
 // Decide decides a call to this tool.

@@ -64,7 +64,7 @@ func (e *Engine) Explain(in Input) Explanation {
 	act := &activation{principal: in.Principal, roles: ex.Roles, server: in.Server, tool: in.Tool, hasTool: true, rawArgs: in.Args, now: now}
 	for _, r := range e.rules {
 		rt := RuleTrace{ID: r.id, Effect: [...]string{EffectAllow, EffectDeny, EffectRequireApproval}[r.kind]}
-		switch why := r.target.whyNotTool(in.Server, &in.Tool); {
+		switch why := r.target.whyNotTool(in.Server, in.Kind, &in.Tool); {
 		case why != "":
 			rt.Why = why
 		case !r.target.appliesTo(d.roles):
@@ -90,11 +90,11 @@ func (e *Engine) Explain(in Input) Explanation {
 		ex.Rules = append(ex.Rules, RuleTrace{ID: RuleApproveDestructive, Effect: EffectRequireApproval, Matched: true,
 			Why: "the tool is destructive and approvals.destructive is on"})
 	}
-	tp := e.Tool(in.Server, in.Tool)
+	tp := e.Feature(in.Server, in.Kind, in.Tool)
 	checks := tp.Limits(nil, in.Principal, d)
 	for _, l := range e.limits {
 		lt := LimitTrace{ID: l.id}
-		switch why := l.target.whyNotTool(in.Server, &in.Tool); {
+		switch why := l.target.whyNotTool(in.Server, in.Kind, &in.Tool); {
 		case why != "":
 			lt.Why = why
 		case !l.target.appliesTo(d.roles):

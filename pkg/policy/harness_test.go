@@ -1,9 +1,9 @@
 package policy
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -105,6 +105,28 @@ func toolsModule(n *notes) fx.Option {
 				Handler: func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 					return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "Ada <ada@example.com>"}}}, nil
 				},
+			}
+		}),
+		core.AsPrompt(func() *core.PromptDef {
+			return &core.PromptDef{
+				Prompt:         &mcp.Prompt{Name: "customer_brief", Description: "brief on a customer", Arguments: []*mcp.PromptArgument{{Name: "id"}}},
+				Classification: core.Confidential,
+				Handler: func(_ context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+					if req.Params.Arguments["id"] != "ada" {
+						return nil, fmt.Errorf("customer %q not found", req.Params.Arguments["id"])
+					}
+					return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user",
+						Content: &mcp.TextContent{Text: "Brief on Ada <ada@example.com>"}}}}, nil
+				},
+			}
+		}),
+		core.AsServerOption(func() core.ServerOption {
+			return func(o *mcp.ServerOptions) {
+				o.CompletionHandler = func(_ context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+					return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{Values: []string{"ada@example.com"}}}, nil
+				}
+				o.SubscribeHandler = func(context.Context, *mcp.SubscribeRequest) error { return nil }
+				o.UnsubscribeHandler = func(context.Context, *mcp.UnsubscribeRequest) error { return nil }
 			}
 		}),
 		core.AsResourceTemplate(func() *core.ResourceTemplateDef {
@@ -217,21 +239,14 @@ func (s *testServer) records(t *testing.T, n int) []audit.Record {
 }
 
 func readRecords(t *testing.T, path string) []audit.Record {
-	f, err := os.Open(path)
-	if err != nil {
+	recs, err := audit.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	defer f.Close()
-	var out []audit.Record
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var r audit.Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("audit line %q: %v", sc.Text(), err)
-		}
-		out = append(out, r)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return recs
 }
 
 func waitFor(t testing.TB, cond func() bool) {

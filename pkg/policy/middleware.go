@@ -60,10 +60,19 @@ func (e *Enforcer) Middleware() mcp.Middleware {
 				if creq, ok := req.(*mcp.CallToolRequest); ok && creq.Params != nil {
 					return e.callTool(ctx, next, creq)
 				}
+				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "tools/call needs params"}
 			case "tools/list":
 				return e.listTools(ctx, next, method, req)
-			case "resources/read":
-				return e.readResource(ctx, next, method, req)
+			}
+			g, ok := Methods[method]
+			switch {
+			case !ok && !strings.HasPrefix(method, "notifications/"):
+				// A method nobody classified may return data the policy
+				// never decides: refuse it until it is governed.
+				e.logger.WarnContext(ctx, "request for a method the policy does not govern refused", "method", method)
+				return nil, &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: "method " + method + " is not available"}
+			case g != Protocol:
+				return e.govern(ctx, next, method, req, g)
 			}
 			return next(ctx, method, req)
 		}
@@ -115,6 +124,13 @@ func (e *Enforcer) handleCall(ctx context.Context, next mcp.MethodHandler, req *
 	e.metrics.decisions.Add(ctx, 1, st.opts.decision(d.Rule, d.Allowed)...)
 	if !d.Allowed {
 		rec.outcome = OutcomeDenied
+		if !tp.Visible(p, rec.start).Visible {
+			// The caller cannot see the tool in tools/list: it does not
+			// exist for it, and the answer must not differ from the one
+			// for a name no tool has, or denials would enumerate hidden
+			// tools. The audit record still says denied, and why.
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", rec.tool)}
+		}
 		return toolError(fmt.Sprintf("%s is not allowed: %s (policy rule %s)", rec.tool, d.Reason, d.Rule),
 			map[string]any{"decision": "deny", "rule": d.Rule, "reason": d.Reason}), nil
 	}
@@ -423,90 +439,6 @@ func withConfirmationToken(t *mcp.Tool) *mcp.Tool {
 	return &c
 }
 
-// readResource redacts a resource for callers without clearance for its
-// classification.
-// Resource reads are governed as calls of a read-only pseudo-tool, so that
-// the rules written for tools (deny by role, by classification, reads
-// allowed for everyone, rate limits) cover the same data reached through
-// resources/read, and every read is audited like a call.
-const (
-	// ResourceTool is the tool name resource reads are decided and
-	// audited under; its one argument is {"uri": ...}.
-	ResourceTool = "read_resource"
-	// ResourceToolset is its toolset.
-	ResourceToolset = "resources"
-)
-
-func (e *Enforcer) readResource(ctx context.Context, next mcp.MethodHandler, method string, req mcp.Request) (res mcp.Result, err error) {
-	params, _ := req.GetParams().(*mcp.ReadResourceParams)
-	if params == nil {
-		return next(ctx, method, req)
-	}
-	start := e.now()
-	st := e.state.Load()
-	args, _ := json.Marshal(map[string]string{"uri": params.URI})
-	rec := &callRecord{e: e, st: st, start: start, principal: authn.FromContext(ctx), tool: ResourceTool, args: args,
-		trace: trace.SpanContextFromContext(ctx).TraceID()}
-	if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
-		rec.session = ss
-	}
-	aud := e.auditor.Load()
-	if aud == nil {
-		return nil, errors.New("policy: the enforcer is not started")
-	}
-	if err := aud.Reserve(ctx); err != nil {
-		e.metrics.auditRefused.Add(ctx, 1)
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "the audit log cannot take a record right now, so the resource was not read; retry in a few seconds"}
-	}
-	defer func() {
-		rec.finish(res, err, e.now().Sub(start))
-		aud.Submit(rec)
-	}()
-
-	tp := st.eng.Tool(e.server, core.ToolSpec{
-		Name: ResourceTool, Title: "Read a resource", Toolset: ResourceToolset,
-		Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.No,
-		Classification: e.resourceClass(params.URI), Permissions: core.NoPermissions,
-	})
-	d := tp.Decide(rec.principal, args, start)
-	rec.decision, rec.decided = d, true
-	e.metrics.decisions.Add(ctx, 1, st.opts.decision(d.Rule, d.Allowed)...)
-	refuse := func(outcome, msg string) (mcp.Result, error) {
-		rec.outcome, rec.errText = outcome, msg
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: msg}
-	}
-	switch {
-	case !d.Allowed:
-		return refuse(OutcomeDenied, fmt.Sprintf("reading %s is not allowed: %s (policy rule %s)", params.URI, d.Reason, d.Rule))
-	case d.Approval != "":
-		// A read has no plan/confirm round trip; a policy that wants a
-		// person to approve reading this data means: not through resources.
-		return refuse(OutcomeDenied, fmt.Sprintf("reading %s needs an approval (policy rule %s), which resource reads cannot ask for; use the server's tools", params.URI, d.Approval))
-	}
-	if tp.HasLimits() {
-		if e.checkLimits(ctx, st, tp, rec.principal, d, rec) != nil {
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: rec.errText}
-		}
-	}
-	res, err = next(ctx, method, req)
-	rr, ok := res.(*mcp.ReadResourceResult)
-	if err != nil || !ok || !d.Redact {
-		return res, err
-	}
-	out := *rr
-	out.Contents = make([]*mcp.ResourceContents, len(rr.Contents))
-	for i, c := range rr.Contents {
-		if c == nil || c.Text == "" {
-			out.Contents[i] = c
-			continue
-		}
-		c2 := *c
-		c2.Text = st.eng.redactor.Text(c.Text)
-		out.Contents[i] = &c2
-	}
-	return &out, nil
-}
-
 // redactCallResult masks sensitive values in a result's text and
 // structured content. Content blocks may be shared by the tool, so changed
 // blocks are replaced, never modified.
@@ -573,6 +505,10 @@ type callRecord struct {
 
 	decision Decision
 	decided  bool
+	// method indexes recordMethods: the MCP method (0: tools/call). An
+	// index rather than a string keeps the per-call record as small as
+	// before non-tool methods were audited.
+	method   uint8
 	approval string
 	outcome  string
 	errText  string
@@ -622,7 +558,7 @@ func (c *callRecord) build() {
 		Time:      c.start,
 		Server:    c.e.server,
 		Principal: c.principal.ID(),
-		Method:    "tools/call",
+		Method:    recordMethods[c.method],
 		Tool:      c.tool,
 		Rule:      c.decision.Rule,
 		Reason:    c.decision.Reason,

@@ -146,17 +146,21 @@ func TestCallDecisions(t *testing.T) {
 	}
 }
 
+// TestDeniedByDefault: a call no rule allows does not run and is
+// audited. The tool is hidden from this caller, so the refusal is the one
+// for a tool that does not exist: denials cannot enumerate hidden tools.
 func TestDeniedByDefault(t *testing.T) {
 	s := startServer(t, serverOpts{subject: "ursula"})
 	cs := s.h.Connect(t, nil)
-	res := call(t, cs, "add_note", map[string]any{"text": "hi"})
-	if !res.IsError || !strings.Contains(text(res), "(policy rule default)") {
-		t.Fatalf("%s", text(res))
+	_, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "add_note", Arguments: map[string]any{"text": "hi"}})
+	_, errNone := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "add_notf", Arguments: map[string]any{"text": "hi"}})
+	if err == nil || errNone == nil || strings.ReplaceAll(err.Error(), "add_note", "X") != strings.ReplaceAll(errNone.Error(), "add_notf", "X") {
+		t.Fatalf("hidden tool: %v; no such tool: %v", err, errNone)
 	}
 	if added, _ := s.notes.counts(); added != 0 {
 		t.Fatal("a denied call ran")
 	}
-	r := s.records(t, 1)[0]
+	r := s.records(t, 2)[0]
 	if r.Decision != "deny" || r.Rule != RuleDefault || r.Outcome != OutcomeDenied || !slices.Equal(r.Roles, []string{"users"}) {
 		t.Fatalf("%+v", r)
 	}
@@ -214,28 +218,27 @@ func TestStdoutSinkRefusedOnStdio(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	_, err := coretest.New(coretest.Options{
 		YAML: "policy:\n  rate_limit: {backend: redis}\n  approval: {token_ttl: 0s, hmac_key: short}\n" +
-			"  audit:\n    queue_size: 0\n    sinks: [{type: file}, {type: postgres}, {type: syslog}]\n",
+			"  audit:\n    queue_size: 0\n    sinks: [{type: file, checkpoint_file: /tmp/x, checkpoint_key: short}, {type: postgres}, {type: syslog}]\n",
 		Modules: []fxOption{toolsModule(&notes{}), Module},
 	})
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"redis_url is required", "token_ttl", "hmac_key must be at least 32 bytes", "queue_size",
-		"a file sink needs path", "a postgres sink needs dsn", `type "syslog"`} {
+		"checkpoint_file needs a checkpoint_key", "a postgres sink needs dsn", `type "syslog"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q: %v", want, err)
 		}
 	}
 }
 
-// TestResourceReadsAreGoverned: resources/read is decided as the read-only
-// pseudo-tool read_resource (rules on tools cover resources too) and every
-// read, allowed or denied, is audited.
+// TestResourceReadsAreGoverned: resources/read is decided for the resource
+// (rules address it by URI) and every read, allowed or denied, is audited
+// under its own method name.
 func TestResourceReadsAreGoverned(t *testing.T) {
 	path := writePolicy(t, `  - id: no-customer-resources
     effect: deny
-    tools: [read_resource]
-    condition: 'args.uri.startsWith("notes://customers/")'
+    resources: ["notes://customers/*"]
     reason: customer records are read through get_customer
 `)
 	s := startServer(t, serverOpts{policyFile: path, subject: "ursula"})
@@ -249,10 +252,10 @@ func TestResourceReadsAreGoverned(t *testing.T) {
 		t.Fatalf("allowed read: %v %+v", err, rr)
 	}
 	recs := s.records(t, 2)
-	if r := recs[0]; r.Tool != ResourceTool || r.Decision != "deny" || r.Rule != "no-customer-resources" || r.Outcome != OutcomeDenied {
+	if r := recs[0]; r.Method != "resources/read" || r.Tool != "notes://customers/ada" || r.Decision != "deny" || r.Rule != "no-customer-resources" || r.Outcome != OutcomeDenied {
 		t.Errorf("denied read record: %+v", r)
 	}
-	if r := recs[1]; r.Tool != ResourceTool || r.Decision != "allow" || r.Rule != "users-read" || r.Outcome != OutcomeOK {
+	if r := recs[1]; r.Method != "resources/read" || r.Tool != "notes://public/1" || r.Decision != "allow" || r.Rule != "users-read" || r.Outcome != OutcomeOK {
 		t.Errorf("allowed read record: %+v", r)
 	}
 

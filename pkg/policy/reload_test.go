@@ -22,7 +22,7 @@ func TestHotReload(t *testing.T) {
 		listChanged <- struct{}{}
 	}})
 	first := s.enf.Document().Hash()
-	if res := call(t, cs, "add_note", map[string]any{"text": "x"}); !res.IsError {
+	if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "add_note", Arguments: map[string]any{"text": "x"}}); err == nil {
 		t.Fatal("user may add before the change")
 	}
 

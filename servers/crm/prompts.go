@@ -12,9 +12,10 @@ import (
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
-// The prompts embed CRM data in the message text. Contacts appear without
-// e-mail and phone: prompts carry no classification in core, so they hold
-// no personal data.
+// The prompts embed CRM data in the message text, so they are classified
+// confidential like the records: the policy decides prompts/get as it
+// decides get_record, and redacts for callers without clearance. Contacts
+// still appear without e-mail and phone: a brief does not need them.
 
 func promptText(role mcp.Role, text string) *mcp.PromptMessage {
 	return &mcp.PromptMessage{Role: role, Content: &mcp.TextContent{Text: text}}
@@ -33,6 +34,7 @@ func newAccountBriefPrompt(s *Service) *core.PromptDef {
 			Description: "Brief on a company: who we know there, open and closed deals, recent activity, open tasks and suggested next steps.",
 			Arguments:   []*mcp.PromptArgument{{Name: "company_id", Description: "the company's id (search_records type companies finds it)", Required: true}},
 		},
+		Classification: core.Confidential,
 		Handler: func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 			id, err := strconv.ParseInt(req.Params.Arguments["company_id"], 10, 64)
 			if err != nil || id <= 0 {
@@ -74,6 +76,7 @@ func newPipelineReviewPrompt(s *Service) *core.PromptDef {
 				{Name: "owner_id", Description: "review one owner's deals only"},
 			},
 		},
+		Classification: core.Confidential,
 		Handler: func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 			in := PipelineSummaryIn{Pipeline: req.Params.Arguments["pipeline"]}
 			if v := req.Params.Arguments["owner_id"]; v != "" {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
@@ -121,7 +122,9 @@ func (s *Service) create(ctx context.Context, w store.Write, key string, payload
 	}
 	var idem *store.Idempotency
 	if key != "" {
-		idem = &store.Idempotency{Key: key, Hash: digest(payload)}
+		// Scoped to the caller: another principal's identical key and
+		// arguments create their own record.
+		idem = &store.Idempotency{Scope: authn.FromContext(ctx).ID(), Key: key, Hash: digest(payload)}
 	}
 	id, replayed, err := st.Create(ctx, w, idem)
 	return id, replayed, s.explain(ctx, err)

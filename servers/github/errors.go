@@ -17,8 +17,15 @@ import (
 
 // explain turns a failed GitHub call into a tool error the model can act
 // on: what happened, and what to do about it. GitHub's own messages are
-// cleaned like any other text from GitHub.
+// cleaned like any other text from GitHub, and every credential the
+// connection knows is removed from the result (response bodies lose them
+// in the upstream client already; this covers text from anywhere else,
+// such as a transport error quoting a URL).
 func explain(c *Conn, spec core.ToolSpec, err error) error {
+	return c.up.ScrubError(explainError(c, spec, err))
+}
+
+func explainError(c *Conn, spec core.ToolSpec, err error) error {
 	var (
 		rle      *gh.RateLimitError
 		abuse    *gh.AbuseRateLimitError

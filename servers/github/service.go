@@ -87,6 +87,19 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		d.Logger.Info("github connection ready", "connection", name, "auth", c.auth, "api", c.apiURL.String(),
 			"read_only", cc.ReadOnly, "allowlist", len(cc.Allow) > 0)
 	}
+	// Every connection removes every credential the server holds from
+	// upstream text, not only its own: an upstream (or a proxy in front
+	// of it) that echoes one must not hand another to a caller.
+	var secrets []string
+	for _, cc := range cfg.Connections {
+		secrets = append(secrets, cc.Token.Reveal())
+		if cc.App != nil {
+			secrets = append(secrets, cc.App.PrivateKey.Reveal())
+		}
+	}
+	for _, c := range s.conns {
+		c.up.AddSecrets(secrets...)
+	}
 	return s, nil
 }
 

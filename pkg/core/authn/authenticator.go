@@ -101,6 +101,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Princi
 	if token == "" {
 		return nil, refuse("no bearer token")
 	}
+	if len(token) > MaxTokenBytes {
+		return nil, refuse("%s", tooLong(len(token)))
+	}
 	digest := sha256.Sum256([]byte(token))
 	if p, ok := a.cached(digest); ok {
 		return p, nil

@@ -64,6 +64,11 @@ func (g *Guard) Middleware(next http.Handler) http.Handler {
 			g.challenge(w, http.StatusUnauthorized, "invalid_request", "access tokens are not accepted in the query string; send an Authorization: Bearer header")
 			return
 		}
+		if h := r.Header.Get("Authorization"); len(h) > MaxTokenBytes+len("Bearer ") {
+			// Refused before the header is split, decoded or hashed.
+			g.challenge(w, http.StatusUnauthorized, "invalid_token", tooLong(len(h)))
+			return
+		}
 		token, ok := bearer(r)
 		if !ok {
 			g.challenge(w, http.StatusUnauthorized, "", "missing bearer token")

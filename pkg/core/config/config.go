@@ -186,6 +186,13 @@ type Limits struct {
 	ToolTimeout time.Duration `yaml:"tool_timeout"`
 	// MaxResultBytes caps the encoded size of a tool result.
 	MaxResultBytes ByteSize `yaml:"max_result_bytes"`
+	// MaxSessions caps open HTTP sessions in total (stateful HTTP).
+	MaxSessions int `yaml:"max_sessions"`
+	// MaxSessionsPerPrincipal caps the open sessions of one principal.
+	MaxSessionsPerPrincipal int `yaml:"max_sessions_per_principal"`
+	// InitializePerMinute caps initialize requests per principal and
+	// minute (the burst is the same number).
+	InitializePerMinute int `yaml:"initialize_per_minute"`
 }
 
 // Cache selects the shared cache backend.
@@ -237,6 +244,13 @@ func NewDefaultConfig() Config {
 			MaxConcurrentCalls: 256,
 			ToolTimeout:        60 * time.Second,
 			MaxResultBytes:     1 << 20,
+			// A host opens one session per server and reconnects now and
+			// then; an agent platform acting as one principal may run a
+			// few hundred. The caps stop a loop opening thousands (each
+			// session holds memory and goroutines until it idles out).
+			MaxSessions:             10_000,
+			MaxSessionsPerPrincipal: 256,
+			InitializePerMinute:     300,
 		},
 		Tools: Tools{OutputSchemas: true},
 		Cache: Cache{Backend: "memory", MaxBytes: 64 << 20, KeyPrefix: "mcpfleet:"},
@@ -340,6 +354,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxResultBytes <= 0 {
 		add("limits.max_result_bytes must be positive")
+	}
+	if c.Limits.MaxSessions <= 0 || c.Limits.MaxSessionsPerPrincipal <= 0 || c.Limits.InitializePerMinute <= 0 {
+		add("limits.max_sessions, limits.max_sessions_per_principal and limits.initialize_per_minute must be positive")
 	}
 	switch c.Cache.Backend {
 	case "memory":

@@ -96,14 +96,15 @@ func New(cfg Config, deps Deps) (*Client, error) {
 		base, c.ownedIdles = ht, ht
 	}
 	t := &transport{
-		cfg:    cfg,
-		base:   base,
-		clock:  deps.Clock,
-		tracer: deps.Tracers.Tracer(instrumentationScope),
-		prop:   deps.Propagator,
-		logger: deps.Logger.With("upstream", cfg.Name),
-		inst:   newInstruments(deps.Meters, cfg.Name),
-		quotas: &quotas{},
+		cfg:     cfg,
+		base:    base,
+		clock:   deps.Clock,
+		tracer:  deps.Tracers.Tracer(instrumentationScope),
+		prop:    deps.Propagator,
+		logger:  deps.Logger.With("upstream", cfg.Name),
+		inst:    newInstruments(deps.Meters, cfg.Name),
+		quotas:  &quotas{},
+		secrets: NewSecrets(),
 	}
 	if cfg.RateLimit.RequestsPerSecond > 0 {
 		t.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit.RequestsPerSecond), cfg.RateLimit.Burst)

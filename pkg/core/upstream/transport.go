@@ -37,6 +37,7 @@ type transport struct {
 	quotas  *quotas
 	limiter *rate.Limiter // nil: no client-side limit
 	breaker *breaker      // nil: no breaker
+	secrets *Secrets      // removed from response bodies (scrub.go)
 }
 
 // RoundTrip implements http.RoundTripper. It never modifies req, and it
@@ -54,6 +55,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, t.errorf("%w; the server must call %s with its own upstream credential", ErrInboundCredential, req.URL.Host)
 	}
 
+	t.secrets.learn(req)
 	ctx, cancel := context.WithTimeout(req.Context(), t.cfg.Deadline)
 	// A write may still be retried when a rate limit refused it (retryPlan).
 	mayRetry := t.cfg.Retry.MaxRetries > 0 && rewindable(req)
@@ -76,6 +78,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			// The deadlines keep running while the caller reads the body.
 			a.resp.Body = &releasingBody{ReadCloser: a.resp.Body, release: func() { a.release(); cancel() }}
+			t.secrets.scrubResponse(a.resp)
 			return a.resp, nil
 		}
 		drain(a.resp)

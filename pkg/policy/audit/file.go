@@ -96,7 +96,31 @@ type File struct {
 	buf          []byte
 	syncInterval time.Duration
 	lastSync     time.Time
-	dirty        bool // written since the last fsync
+	dirty        bool         // written since the last fsync
+	anchor       *Checkpoints // nil: no checkpoints
+}
+
+// AnchorTo makes the file anchor its chain head in cp: after records are
+// durable (fsynced), at most once per cp's interval, and at Close. Call it
+// before the first Append.
+func (fl *File) AnchorTo(cp *Checkpoints) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	fl.anchor = cp
+}
+
+// anchorLocked writes a checkpoint of the durable head when one is due
+// (always when final). A failed checkpoint does not fail the records
+// (they are durable); it is retried at the next sync.
+func (fl *File) anchorLocked(final bool) error {
+	if fl.anchor == nil || fl.dirty || fl.seq == 0 {
+		return nil
+	}
+	now := time.Now()
+	if !final && !fl.anchor.Due(fl.seq, now) {
+		return nil
+	}
+	return fl.anchor.Anchor(fl.chain, fl.seq, fl.prev, now)
 }
 
 // SyncEvery makes the file fsync at most once per interval instead of after
@@ -137,6 +161,9 @@ func (fl *File) syncLocked() error {
 		return err
 	}
 	fl.dirty, fl.lastSync = false, time.Now()
+	// The records are durable whatever happens to the checkpoint; a failed
+	// one is tried again at the next sync and at Close.
+	_ = fl.anchorLocked(false)
 	return nil
 }
 
@@ -165,10 +192,17 @@ func OpenFile(path, chain string, maxBytes int64, maxFiles int) (*File, error) {
 	return fl, nil
 }
 
+// ErrLocked says another process is writing the audit file.
+var ErrLocked = errors.New("another process is writing this audit file")
+
 func (fl *File) open() error {
 	f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_RDWR, 0o640)
 	if err != nil {
 		return fmt.Errorf("audit file: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("audit file %s: %w", fl.path, err)
 	}
 	size, err := trimPartialLine(f)
 	if err != nil {
@@ -287,6 +321,9 @@ func (fl *File) Append(_ context.Context, recs []Record) error {
 	}
 	fl.size += int64(len(buf))
 	fl.seq, fl.prev = seq, prev
+	// A checkpoint failure leaves the records written: they are durable,
+	// and the next sync anchors them.
+	_ = fl.anchorLocked(false)
 	return nil
 }
 
@@ -333,6 +370,9 @@ func (fl *File) Close() error {
 		return nil
 	}
 	err := fl.syncLocked()
+	if err == nil {
+		err = fl.anchorLocked(true)
+	}
 	if cerr := fl.f.Close(); err == nil {
 		err = cerr
 	}

@@ -2,10 +2,13 @@ package audit
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -16,40 +19,92 @@ type Report struct {
 	Records int `json:"records"`
 	// Chains lists the chains seen, with their last seq.
 	Chains map[string]int64 `json:"chains"`
+	// Ranges gives each chain's first and last verified seq.
+	Ranges map[string]Range `json:"ranges"`
+	// Anchored gives, per chain, the seq of the newest checkpoint the
+	// chain was verified against: the chain provably reaches it.
+	Anchored map[string]int64 `json:"anchored,omitempty"`
 	// Broken is the first broken link, or nil when the chain is intact.
 	Broken *Break `json:"broken,omitempty"`
 }
 
+// Range is the first and last seq of a verified chain.
+type Range struct {
+	First int64 `json:"first"`
+	Last  int64 `json:"last"`
+}
+
+// VerifyOptions change what a verification accepts.
+type VerifyOptions struct {
+	// Checkpoints anchor chain heads (ReadCheckpoints): each record at a
+	// checkpointed seq must match it, and a chain must reach its newest
+	// checkpoint, which detects a cut tail.
+	Checkpoints []Checkpoint
+	// Partial accepts a chain whose first record is past seq 1 (its
+	// older files were rotated away); otherwise such a chain is broken
+	// unless a checkpoint anchors the record before it.
+	Partial bool
+}
+
+func newReport() Report {
+	return Report{Chains: map[string]int64{}, Ranges: map[string]Range{}}
+}
+
 // VerifyFiles checks JSON-lines audit files, read in the order given
-// (oldest first) as one chain. The first record may continue an earlier
-// chain (its prev_hash is taken as given); every later record must link
-// to the one before it.
-func VerifyFiles(paths ...string) (Report, error) {
-	rep := Report{Chains: map[string]int64{}}
-	var st chainState
+// (oldest first) as one chain that must start at seq 1.
+func VerifyFiles(paths ...string) (Report, error) { return VerifyFilesWith(VerifyOptions{}, paths...) }
+
+// VerifyFilesWith is VerifyFiles with options.
+func VerifyFilesWith(o VerifyOptions, paths ...string) (Report, error) {
+	rep := newReport()
+	v := &verifier{o: o, rep: &rep}
+	if len(o.Checkpoints) > 0 {
+		v.anchors = newAnchors(o.Checkpoints)
+	}
 	for _, path := range paths {
 		f, err := os.Open(path)
 		if err != nil {
 			return rep, err
 		}
-		err = verifyReader(f, path, &st, &rep)
+		err = v.read(f, path)
 		f.Close()
 		if err != nil || rep.Broken != nil {
 			return rep, err
 		}
 	}
+	v.finish()
 	return rep, nil
 }
 
 // VerifyReader checks JSON lines from r; name labels positions.
 func VerifyReader(r io.Reader, name string) (Report, error) {
-	rep := Report{Chains: map[string]int64{}}
-	var st chainState
-	err := verifyReader(r, name, &st, &rep)
-	return rep, err
+	return VerifyReaderWith(VerifyOptions{}, r, name)
 }
 
-func verifyReader(r io.Reader, name string, st *chainState, rep *Report) error {
+// VerifyReaderWith is VerifyReader with options.
+func VerifyReaderWith(o VerifyOptions, r io.Reader, name string) (Report, error) {
+	rep := newReport()
+	v := &verifier{o: o, rep: &rep}
+	if len(o.Checkpoints) > 0 {
+		v.anchors = newAnchors(o.Checkpoints)
+	}
+	if err := v.read(r, name); err != nil || rep.Broken != nil {
+		return rep, err
+	}
+	v.finish()
+	return rep, nil
+}
+
+type verifier struct {
+	o       VerifyOptions
+	rep     *Report
+	st      chainState
+	anchors *anchors
+	lastPos string
+}
+
+func (v *verifier) read(r io.Reader, name string) error {
+	rep := v.rep
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -63,20 +118,56 @@ func verifyReader(r io.Reader, name string, st *chainState, rep *Report) error {
 			rep.Broken = &Break{Position: pos, Seq: f.Seq, Reason: err.Error()}
 			return nil
 		}
-		if why := st.next(f); why != "" {
+		if !v.st.started && f.Seq > 1 && !v.o.Partial && !v.anchors.continues(f) {
+			rep.Broken = &Break{Position: pos, Seq: f.Seq, Reason: fmt.Sprintf("the chain starts at seq %d: the records before it are missing "+
+				"(give the rotated predecessor files first, oldest first, or verify with --partial to check only from here)", f.Seq)}
+			return nil
+		}
+		why := v.st.next(f)
+		if why == "" {
+			why = v.anchors.check(f)
+		}
+		if why != "" {
 			rep.Broken = &Break{Position: pos, Seq: f.Seq, Reason: why}
 			return nil
 		}
 		rep.Records++
 		rep.Chains[f.Chain] = f.Seq
+		rg, ok := rep.Ranges[f.Chain]
+		if !ok {
+			rg.First = f.Seq
+		}
+		rg.Last = f.Seq
+		rep.Ranges[f.Chain] = rg
+		v.lastPos = pos
 	}
 	return sc.Err()
+}
+
+// finish checks that every anchored chain reaches its newest checkpoint.
+func (v *verifier) finish() {
+	if v.anchors == nil || v.rep.Broken != nil {
+		return
+	}
+	for chain, cp := range v.anchors.last {
+		rg, ok := v.rep.Ranges[chain]
+		if !ok || rg.Last < cp.Seq {
+			v.rep.Broken = &Break{Position: cmp.Or(v.lastPos, "end of input"), Seq: rg.Last, Reason: fmt.Sprintf(
+				"the chain was cut: a checkpoint signed at %s anchors seq %d of chain %q, but the records end at seq %d",
+				cp.Time.Format(time.RFC3339), cp.Seq, chain, rg.Last)}
+			return
+		}
+		if v.rep.Anchored == nil {
+			v.rep.Anchored = map[string]int64{}
+		}
+		v.rep.Anchored[chain] = cp.Seq
+	}
 }
 
 // VerifyPostgres checks every chain in table (or only chain when not
 // empty). Each chain must start at seq 1.
 func VerifyPostgres(ctx context.Context, conn *pgx.Conn, table, chain string) (Report, error) {
-	rep := Report{Chains: map[string]int64{}}
+	rep := newReport()
 	id, err := ParseTable(table)
 	if err != nil {
 		return rep, err
@@ -123,6 +214,36 @@ func VerifyPostgres(ctx context.Context, conn *pgx.Conn, table, chain string) (R
 		}
 		rep.Records++
 		rep.Chains[f.Chain] = f.Seq
+		rg, ok := rep.Ranges[f.Chain]
+		if !ok {
+			rg.First = f.Seq
+		}
+		rg.Last = f.Seq
+		rep.Ranges[f.Chain] = rg
 	}
 	return rep, rows.Err()
+}
+
+// ReadFile reads the records of a JSON-lines audit file without checking
+// them (VerifyFiles checks); for tools and tests that inspect records.
+func ReadFile(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return out, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, r)
+	}
+	return out, sc.Err()
 }

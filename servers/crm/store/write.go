@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,9 +31,22 @@ type Write struct {
 // Idempotency identifies a create so that a retry returns the first result.
 // Hash is a digest of the request: the same key with another request is an
 // [IdempotencyConflictError].
+//
+// Scope is who the key belongs to (the caller's principal id): a key is
+// only ever looked up within its scope, so one principal's key can
+// neither replay nor reveal (through a conflict) another's record.
 type Idempotency struct {
-	Key  string
-	Hash string
+	Scope string
+	Key   string
+	Hash  string
+}
+
+// stored is the key as stored: a fingerprint of the scope, then the key.
+// The column stays one text key (no migration), and the principal id
+// itself is not written to the table.
+func (i *Idempotency) stored() string {
+	sum := sha256.Sum256([]byte(i.Scope))
+	return hex.EncodeToString(sum[:8]) + ":" + i.Key
 }
 
 // writable lists the columns each kind accepts, so that a column name never
@@ -150,7 +165,7 @@ func (s *Store) create(ctx context.Context, w Write, idem *Idempotency) (id int6
 			var hash string
 			var recordID int64
 			err := s.queryRow(ctx, tx, "SELECT request_hash, record_id FROM idempotency_keys WHERE kind = ? AND key = ?",
-				string(w.Kind), idem.Key).Scan(&hash, &recordID)
+				string(w.Kind), idem.stored()).Scan(&hash, &recordID)
 			switch {
 			case err == nil && hash != idem.Hash:
 				return &IdempotencyConflictError{Kind: w.Kind, Key: idem.Key, RecordID: recordID}
@@ -189,7 +204,7 @@ func (s *Store) create(ctx context.Context, w Write, idem *Idempotency) (id int6
 		}
 		if idem != nil {
 			if _, err := s.exec(ctx, tx, "INSERT INTO idempotency_keys (kind, key, request_hash, record_id, created_at) VALUES (?, ?, ?, ?, ?)",
-				string(w.Kind), idem.Key, idem.Hash, id, now); err != nil {
+				string(w.Kind), idem.stored(), idem.Hash, id, now); err != nil {
 				return err
 			}
 		}
