@@ -218,9 +218,14 @@ func (c *Client) ScrubError(err error) error { return c.transport.secrets.ScrubE
 
 // scrubResponse wraps a response body so that credentials are removed as
 // it is read, also across read boundaries. The length may change, so it is
-// no longer announced.
+// no longer announced. A HEAD answer has no body, and its Content-Length
+// is the size of the entity (S3 object metadata reads it), so it is left
+// alone.
 func (s *Secrets) scrubResponse(resp *http.Response) {
 	if resp.Body == nil || resp.Body == http.NoBody || s.replacer.Load() == nil {
+		return
+	}
+	if resp.Request != nil && resp.Request.Method == http.MethodHead {
 		return
 	}
 	resp.Body = &scrubReader{src: resp.Body, s: s}
