@@ -89,20 +89,20 @@ func NewServer(p ServerParams) *Server {
 		}
 	}
 	for _, r := range p.Catalog.resources {
-		s.AddResource(r.Resource, r.Handler)
+		s.AddResource(r.Resource, boundResource(r.Handler))
 	}
 	for _, t := range p.Catalog.templates {
-		s.AddResourceTemplate(t.Template, t.Handler)
+		s.AddResourceTemplate(t.Template, boundResource(t.Handler))
 	}
 	for _, pr := range p.Catalog.prompts {
-		s.AddPrompt(pr.Prompt, pr.Handler)
+		s.AddPrompt(pr.Prompt, boundPrompt(pr.Handler))
 	}
 
 	mws := slices.Clone(p.Middleware)
 	slices.SortStableFunc(mws, func(a, b Middleware) int {
 		return cmp.Or(cmp.Compare(a.Order, b.Order), cmp.Compare(a.Name, b.Name))
 	})
-	chain := []mcp.Middleware{principalMiddleware(defaultPrincipal(p.Config))}
+	chain := []mcp.Middleware{boundErrorsMiddleware, principalMiddleware(defaultPrincipal(p.Config))}
 	for _, m := range mws {
 		chain = append(chain, m.Func)
 	}
