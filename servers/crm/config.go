@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core"
 	"github.com/mcpfleet/mcpfleet/pkg/core/config"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
@@ -260,7 +261,7 @@ func (c *Config) pipeline(name string) (Pipeline, error) {
 	for i, p := range c.Pipelines {
 		names[i] = p.Name
 	}
-	return Pipeline{}, fmt.Errorf("unknown pipeline %q; pipelines are: %s", name, joinQuoted(names))
+	return Pipeline{}, fmt.Errorf("unknown pipeline %s; pipelines are: %s", core.Quote(name), joinQuoted(names))
 }
 
 // stage returns the named stage of p.
@@ -270,7 +271,7 @@ func (p Pipeline) stage(name string) (Stage, error) {
 			return s, nil
 		}
 	}
-	return Stage{}, fmt.Errorf("unknown stage %q in pipeline %s; stages in order are: %s", name, p.Name, joinQuoted(p.stageNames()))
+	return Stage{}, fmt.Errorf("unknown stage %s in pipeline %s; stages in order are: %s", core.Quote(name), p.Name, joinQuoted(p.stageNames()))
 }
 
 func (p Pipeline) stageNames() []string {

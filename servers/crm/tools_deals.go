@@ -51,10 +51,12 @@ func (s *Service) dealValues(ctx context.Context, in DealFields, current *store.
 	if current != nil {
 		currency = current.Currency
 	}
+	currencyOK := true
 	if in.Currency != nil {
 		currency = strings.TrimSpace(*in.Currency)
 		if err := checkCurrency(currency); err != nil {
 			f.fail(err)
+			currencyOK = false
 		} else {
 			f.set("currency", currency)
 		}
@@ -64,7 +66,9 @@ func (s *Service) dealValues(ctx context.Context, in DealFields, current *store.
 	} else if create {
 		f.set("currency", currency)
 	}
-	if in.Amount != nil {
+	// With a bad currency the amount cannot be checked; the currency error
+	// is reported once.
+	if in.Amount != nil && currencyOK {
 		if minor, err := toMinor(*in.Amount, currency); err != nil {
 			f.fail(err)
 		} else {

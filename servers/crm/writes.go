@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
@@ -87,7 +88,7 @@ var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]
 
 func checkDomain(v string) error {
 	if len(v) > 253 || !domainRE.MatchString(v) {
-		return fmt.Errorf("domain %q is not a domain name like example.com (lower case, no scheme or path)", v)
+		return fmt.Errorf("domain %s is not a domain name like example.com (lower case, no scheme or path)", core.Quote(v))
 	}
 	return nil
 }
