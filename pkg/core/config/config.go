@@ -144,7 +144,8 @@ func (o OIDC) Enabled() bool { return o.Issuer != "" }
 type APIKey struct {
 	// ID names the client; it becomes the principal's subject.
 	ID string `yaml:"id"`
-	// SHA256 is the hex SHA-256 of the key ("mcpfleet apikey hash").
+	// SHA256 is the hex SHA-256 of the key, as "mcpfleet apikey new"
+	// prints it; the key itself is never stored.
 	SHA256 string   `yaml:"sha256"`
 	Scopes []string `yaml:"scopes"`
 	Groups []string `yaml:"groups"`
@@ -244,20 +245,20 @@ func NewDefaultConfig() Config {
 	}
 }
 
-// Decode fills c from the document's core sections.
+// Decode fills c from the document's core sections, reporting the problems
+// of every section, not just the first.
 func (c *Config) Decode(d *Document) error {
 	rv := reflect.ValueOf(c).Elem()
 	t := rv.Type()
+	var errs []error
 	for i := range t.NumField() {
 		key, ok := yamlKey(t.Field(i))
 		if !ok {
 			continue
 		}
-		if err := d.Section(key, rv.Field(i).Addr().Interface()); err != nil {
-			return err
-		}
+		errs = append(errs, d.Section(key, rv.Field(i).Addr().Interface()))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Flags holds command-line overrides; empty fields change nothing.

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core"
+)
+
+// TestStartReportsEveryConfigProblem: a misspelt variable stops the start
+// with the nearest valid name, and a config file with problems in several
+// sections (core's and the CRM's) names all of them at their lines.
+func TestStartReportsEveryConfigProblem(t *testing.T) {
+	run := func(environ []string, args ...string) (int, string) {
+		var out, errs bytes.Buffer
+		code := core.RunEnv(t.Context(), app(), args, core.Streams{In: strings.NewReader(""), Out: &out, Err: &errs}, environ)
+		return code, errs.String()
+	}
+	dir := t.TempDir()
+	code, stderr := run([]string{"MCPFLEET_CRM_DATA_DIR=" + dir, "MCPFLEET_CRM_DRVER=postgres"}, "--print-config")
+	if code != 1 || !strings.Contains(stderr, "MCPFLEET_CRM_DRVER sets no config key; did you mean MCPFLEET_CRM_DRIVER?") {
+		t.Errorf("env typo: exit %d: %s", code, stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a refused start created %d files in the data directory", len(entries))
+	}
+
+	path := filepath.Join(dir, "crm.yaml")
+	if err := os.WriteFile(path, []byte("http:\n  adr: x\ncrm:\n  data_dir: "+dir+"\n  drver: postgres\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr = run(nil, "--config", path, "--print-config")
+	for _, want := range []string{"line 2: unknown key http.adr (did you mean addr?)", "line 5: unknown key crm.drver (did you mean driver?)"} {
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, stderr %q lacks %q", code, stderr, want)
+		}
+	}
+}
