@@ -91,10 +91,10 @@ func TestCheckEnv(t *testing.T) {
 	ok := []string{
 		"MCPFLEET_HTTP_ADDR=127.0.0.1:1",
 		"MCPFLEET_CRM_DRIVER=sqlite",
-		"MCPFLEET_APPROVAL_KEY=k",             // read by a secret reference
-		"MCPFLEET_CONFIG=/etc/mcp.yaml",       // the config file
+		"MCPFLEET_APPROVAL_KEY=k",              // read by a secret reference
+		"MCPFLEET_CONFIG=/etc/mcp.yaml",        // the config file
 		"MCPFLEET_TEST_POSTGRES_DSN=postgres:", // test databases
-		"MCPFLEET_GITHUB_TOKEN=env:GH",        // another server's section
+		"MCPFLEET_GITHUB_TOKEN=env:GH",         // another server's section
 		"HOME=/root",
 	}
 	if err := d.CheckEnv(ok); err != nil {
