@@ -104,9 +104,11 @@ func run(ctx context.Context, app App, args []string, streams Streams, lookup fu
 	// document keeps their problems so that one start reports all of them.
 	doc.CollectErrors()
 	cfg := config.NewDefaultConfig()
-	_ = cfg.Decode(doc) // problems are collected in doc
+	// With CollectErrors the sections' problems are kept in doc; what
+	// Decode returns is about what the sections hold (api_keys_from).
+	decodeErr := cfg.Decode(doc)
 	flags.Apply(&cfg)
-	if err := cfg.Validate(); err != nil {
+	if err := errors.Join(decodeErr, cfg.Validate()); err != nil {
 		return fail(errors.Join(doc.Err(), err))
 	}
 	// For --print-config and --list-tools the graph is built (which decodes

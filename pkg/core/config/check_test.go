@@ -133,3 +133,29 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIKeysFromEnvironment(t *testing.T) {
+	hash := strings.Repeat("ab", 32)
+	list := "[{id: ci-bot, sha256: " + hash + ", groups: [bots]}]"
+	for name, vars := range map[string]map[string]string{
+		"literal":   {"MCPFLEET_AUTH_API_KEYS_FROM": list},
+		"reference": {"MCPFLEET_AUTH_API_KEYS_FROM": "env:CI_KEYS", "CI_KEYS": list},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, _ := decode(t, env(vars), "auth:\n  api_keys:\n    - {id: laptop, sha256: "+strings.Repeat("cd", 32)+"}\n")
+			if len(c.Auth.APIKeys) != 2 || c.Auth.APIKeys[1].ID != "ci-bot" || c.Auth.APIKeys[1].SHA256 != hash || c.Auth.APIKeys[1].Groups[0] != "bots" {
+				t.Fatalf("api_keys = %+v", c.Auth.APIKeys)
+			}
+			c.Transport = TransportHTTP
+			if err := c.Validate(); err != nil {
+				t.Errorf("valid keys refused: %v", err)
+			}
+		})
+	}
+	d, _ := Parse(env(map[string]string{"MCPFLEET_AUTH_API_KEYS_FROM": "[{id: x, sha: mcpk_secretvalue}]"}))
+	c := NewDefaultConfig()
+	err := c.Decode(d)
+	if err == nil || !strings.Contains(err.Error(), "auth.api_keys_from ([redacted])") || strings.Contains(err.Error(), "mcpk_secretvalue") {
+		t.Errorf("bad list: %v", err)
+	}
+}
