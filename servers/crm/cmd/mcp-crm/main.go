@@ -2,8 +2,11 @@
 // imports, exports or seeds its data:
 //
 //	mcp-crm [--config FILE] [--transport stdio|http] [--addr HOST:PORT] ...
-//	mcp-crm import --type contacts|companies|deals [--skip-errors] [--config FILE] FILE
-//	mcp-crm export --type contacts|companies|deals [--config FILE] [FILE]
+//	mcp-crm import --type contacts|companies|deals|all [--skip-errors] [--config FILE] FILE
+//	mcp-crm export --type contacts|companies|deals|all [--config FILE] [FILE]
+//
+// --type all is a full export (every object type, ids kept, JSON Lines)
+// that imports into a fresh database.
 //	mcp-crm demo [--config FILE]
 package main
 
@@ -16,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"go.uber.org/fx"
@@ -61,7 +65,7 @@ func runCommand(ctx context.Context, name string, args []string, stdin io.Reader
 	var kind *string
 	var skip *bool
 	if name != "demo" {
-		kind = fs.String("type", "", "object type: contacts, companies or deals")
+		kind = fs.String("type", "", "object type: contacts, companies or deals (CSV), or all (every type, ids kept, JSON Lines)")
 	}
 	if name == "import" {
 		skip = fs.Bool("skip-errors", false, "import the good rows of a file with bad ones (default: import nothing)")
@@ -92,7 +96,7 @@ func runCommand(ctx context.Context, name string, args []string, stdin io.Reader
 		return 0
 	case "import":
 		if fs.NArg() != 1 {
-			return fail(errors.New("usage: mcp-crm import --type contacts|companies|deals [--skip-errors] FILE (- for stdin)"))
+			return fail(errors.New("usage: mcp-crm import --type contacts|companies|deals|all [--skip-errors] FILE (- for stdin)"))
 		}
 		in := stdin
 		if path := fs.Arg(0); path != "-" {
@@ -102,6 +106,14 @@ func runCommand(ctx context.Context, name string, args []string, stdin io.Reader
 			}
 			defer f.Close()
 			in = f
+		}
+		if *kind == "all" {
+			counts, err := svc.ImportAll(ctx, in)
+			if err != nil {
+				return fail(err)
+			}
+			fmt.Fprintf(stdout, "imported %s\n", countsLine(counts))
+			return 0
 		}
 		rep, err := svc.Import(ctx, store.Kind(*kind), in, crm.ImportOptions{SkipErrors: *skip})
 		for _, e := range rep.Errors {
@@ -117,7 +129,7 @@ func runCommand(ctx context.Context, name string, args []string, stdin io.Reader
 		return 0
 	default: // export
 		if fs.NArg() > 1 {
-			return fail(errors.New("usage: mcp-crm export --type contacts|companies|deals [FILE]"))
+			return fail(errors.New("usage: mcp-crm export --type contacts|companies|deals|all [FILE]"))
 		}
 		out := stdout
 		var f *os.File
@@ -126,6 +138,17 @@ func runCommand(ctx context.Context, name string, args []string, stdin io.Reader
 				return fail(err)
 			}
 			out = f
+		}
+		if *kind == "all" {
+			counts, err := svc.ExportAll(ctx, out)
+			if f != nil {
+				err = errors.Join(err, f.Close())
+			}
+			if err != nil {
+				return fail(err)
+			}
+			fmt.Fprintf(stderr, "exported %s\n", countsLine(counts))
+			return 0
 		}
 		n, err := svc.Export(ctx, store.Kind(*kind), out)
 		if f != nil {
@@ -161,4 +184,13 @@ func openService(ctx context.Context, path string, lookup func(string) (string, 
 		return nil, err
 	}
 	return svc, nil
+}
+
+// countsLine renders per-table counts in export order.
+func countsLine(counts map[string]int) string {
+	var parts []string
+	for _, t := range []string{"owners", "companies", "contacts", "deals", "deal_contacts", "activities"} {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[t], t))
+	}
+	return strings.Join(parts, ", ")
 }
