@@ -7,6 +7,7 @@
 //
 // --type all is a full export (every object type, ids kept, JSON Lines)
 // that imports into a fresh database.
+//
 //	mcp-crm demo [--config FILE]
 package main
 
