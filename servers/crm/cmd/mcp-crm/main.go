@@ -4,11 +4,10 @@
 //	mcp-crm [--config FILE] [--transport stdio|http] [--addr HOST:PORT] ...
 //	mcp-crm import --type contacts|companies|deals|all [--skip-errors] [--config FILE] FILE
 //	mcp-crm export --type contacts|companies|deals|all [--config FILE] [FILE]
+//	mcp-crm demo [--config FILE]
 //
 // --type all is a full export (every object type, ids kept, JSON Lines)
 // that imports into a fresh database.
-//
-//	mcp-crm demo [--config FILE]
 package main
 
 import (
