@@ -1,7 +1,9 @@
 package crm_test
 
 import (
+	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -170,5 +172,33 @@ func TestFindDuplicateContacts(t *testing.T) {
 		}
 		callErr(t, s, "find_duplicate_contacts", obj{"contact_id": 4444}, "contact 4444 not found")
 		callErr(t, s, "find_duplicate_contacts", obj{"limit": 500}, "out of range")
+	})
+}
+
+// TestDemoDuplicatesArePrecise: the demo data holds three deliberate
+// near-duplicates (same person, same company, e-mail in another case) and
+// find_duplicate_contacts reports exactly those, each once with every rule
+// that matched; people who merely share a name at other companies are not
+// reported.
+func TestDemoDuplicatesArePrecise(t *testing.T) {
+	eachDriver(t, "  load_demo_data: true\n", func(t *testing.T, s *server) {
+		out := call[crm.DuplicatesOut](t, s, "find_duplicate_contacts", obj{"limit": 50})
+		if out.Count != 3 {
+			var b strings.Builder
+			for _, g := range out.Groups {
+				fmt.Fprintf(&b, "\n%s %v %q", g.Reason, g.Reasons, g.Key)
+			}
+			t.Fatalf("%d groups, want the 3 deliberate near-duplicates:%s", out.Count, b.String())
+		}
+		for _, g := range out.Groups {
+			a, b := g.Contacts[0], g.Contacts[1]
+			if len(g.Contacts) != 2 || !strings.EqualFold(a.Email, b.Email) || a.Email == b.Email || a.CompanyID == nil || b.CompanyID == nil || *a.CompanyID != *b.CompanyID ||
+				a.FirstName+a.LastName != b.FirstName+b.LastName {
+				t.Errorf("not a deliberate near-duplicate: %+v", g)
+			}
+			if !slices.Equal(g.Reasons, []string{"same_email", "same_name_company"}) {
+				t.Errorf("reasons = %v", g.Reasons)
+			}
+		}
 	})
 }
