@@ -374,7 +374,9 @@ func describeSchemaError(msg string) string {
 		msg = rest
 	}
 	msg = strings.ReplaceAll(msg, "<invalid reflect.Value>", "null")
-	if m := schemaTypeRE.FindStringSubmatch(msg); m != nil {
+	if names := anyOfRequired(msg); names != nil {
+		msg = "give at least one of: " + strings.Join(names, ", ")
+	} else if m := schemaTypeRE.FindStringSubmatch(msg); m != nil {
 		msg = "got " + m[1] + ", want " + strings.Trim(m[2], `"`)
 	} else if m := schemaEnumRE.FindStringSubmatch(msg); m != nil {
 		msg = "value " + Quote(m[1]) + " is not one of: " + strings.Join(strings.Fields(m[2]), ", ")
@@ -383,6 +385,27 @@ func describeSchemaError(msg string) string {
 		return name + ": " + msg
 	}
 	return msg
+}
+
+var missingRE = regexp.MustCompile(`^validating /anyOf/\d+: required: missing properties: \["([^"]+)"\]$`)
+
+// anyOfRequired recognises the failure of an "at least one of these
+// properties" rule (anyOf over required lists) and returns the properties,
+// or nil for any other error.
+func anyOfRequired(msg string) []string {
+	head, rest, ok := strings.Cut(msg, "\n")
+	if !ok || !strings.HasPrefix(head, "anyOf: did not validate") {
+		return nil
+	}
+	var names []string
+	for line := range strings.SplitSeq(rest, "\n") {
+		m := missingRE.FindStringSubmatch(line)
+		if m == nil {
+			return nil
+		}
+		names = append(names, m[1])
+	}
+	return names
 }
 
 // argumentName turns a schema location such as /properties/ids/items into

@@ -112,14 +112,14 @@ func contactIDs(in *[]int64) (bool, []int64) {
 }
 
 func newCreateDeal(s *Service) *core.ToolDef {
-	return core.NewTool(core.ToolSpec{
+	return newCreateTool(core.ToolSpec{
 		Name:  "create_deal",
 		Title: "Create a deal",
 		Description: "Create a deal in a pipeline stage, with amount, currency, expected close date, company, contacts and owner. " +
 			s.pipelinesHelp() + " Pass an idempotency_key so that a retried call cannot create a duplicate." + s.propertiesHelp(store.Deals),
 		Toolset: toolsetDeals, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.No,
 		Classification: core.Internal, Permissions: core.NoPermissions,
-	}, func(ctx context.Context, _ *core.Call, in CreateDealIn) (WriteOut[DealView], error) {
+	}, []string{"name"}, nil, func(ctx context.Context, _ *core.Call, in CreateDealIn) (WriteOut[DealView], error) {
 		w, err := s.newDeal(ctx, in)
 		if err != nil {
 			return WriteOut[DealView]{}, err

@@ -1,6 +1,7 @@
 package crm_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mcpfleet/mcpfleet/servers/crm"
+	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
 // TestBadInputChangesNothing sends invalid and hostile input to every write
@@ -34,7 +36,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"create_contact", obj{"first_name": "Bob\u202egnp.exe"}, "control character"},
 			{"create_contact", obj{"first_name": "Line\nbreak"}, "control character"},
 			{"create_contact", obj{"first_name": huge}, "the limit is 200"},
-			{"create_contact", obj{"title": "CTO"}, "needs at least a first_name"},
+			{"create_contact", obj{"title": "CTO"}, "give at least one of: first_name, last_name, email"},
 			{"create_contact", obj{"first_name": "Bob", "company_id": 987654}, "company 987654 not found"},
 			{"create_contact", obj{"first_name": "Bob", "company_id": -1}, "positive id"},
 			{"create_contact", obj{"first_name": "Bob", "properties": obj{"tier": "gold"}}, `unknown property "tier"`},
@@ -201,4 +203,47 @@ func TestDemoDuplicatesArePrecise(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCreateToolsDeclareRequiredFields: the create tools' schemas say what
+// a new record needs, and arguments without it are refused before anything
+// is written.
+func TestCreateToolsDeclareRequiredFields(t *testing.T) {
+	s := startServer(t, store.SQLite, "")
+	tools, err := s.cs.ListTools(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas := map[string]map[string]any{}
+	for _, tool := range tools.Tools {
+		b, _ := json.Marshal(tool.InputSchema)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		schemas[tool.Name] = m
+	}
+	for tool, want := range map[string]string{"create_company": "name", "create_deal": "name", "log_activity": "subject"} {
+		req, _ := schemas[tool]["required"].([]any)
+		if !slices.Contains(req, any(want)) {
+			t.Errorf("%s: required = %v, want %s in it", tool, req, want)
+		}
+		if typ := schemas[tool]["properties"].(map[string]any)[want].(map[string]any)["type"]; typ != "string" {
+			t.Errorf("%s.%s: type %v, want string", tool, want, typ)
+		}
+	}
+	anyOf, _ := json.Marshal(schemas["create_contact"]["anyOf"])
+	if string(anyOf) != `[{"required":["first_name"]},{"required":["last_name"]},{"required":["email"]}]` {
+		t.Errorf("create_contact anyOf = %s", anyOf)
+	}
+	if req, _ := schemas["update_company"]["required"].([]any); slices.Contains(req, any("name")) {
+		t.Errorf("update_company requires name: %v", req)
+	}
+
+	before := s.counts(t)
+	callErr(t, s, "create_company", obj{"domain": "acme.example"}, "name")
+	callErr(t, s, "create_deal", obj{"amount": 5}, "name")
+	callErr(t, s, "create_contact", obj{"title": "CTO"}, "give at least one of: first_name, last_name, email")
+	if after := s.counts(t); !maps.Equal(before, after) {
+		t.Errorf("a refused create wrote something: %v -> %v", before, after)
+	}
+	call[crm.WriteOut[crm.ContactView]](t, s, "create_contact", obj{"email": "only@mail.example"})
 }
