@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
+	"github.com/mcpfleet/mcpfleet/servers/crm"
 )
 
 // TestStartReportsEveryConfigProblem: a misspelt variable stops the start
@@ -36,6 +38,32 @@ func TestStartReportsEveryConfigProblem(t *testing.T) {
 	for _, want := range []string{"line 2: unknown key http.adr (did you mean addr?)", "line 5: unknown key crm.drver (did you mean driver?)"} {
 		if code != 1 || !strings.Contains(stderr, want) {
 			t.Errorf("exit %d, stderr %q lacks %q", code, stderr, want)
+		}
+	}
+}
+
+// TestDefaultDataDirIsPerUser: without data_dir the database goes to the
+// per-user data directory, wherever the process was started.
+func TestDefaultDataDirIsPerUser(t *testing.T) {
+	data := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", data)
+	t.Chdir(t.TempDir())
+	var out, errs bytes.Buffer
+	if code := runCommand(t.Context(), "demo", nil, strings.NewReader(""), &out, &errs, env(nil)); code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, errs.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, "mcpfleet", "crm", "crm.db")); err != nil {
+		t.Errorf("database not in the per-user data directory: %v", err)
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Errorf("the working directory got %d entries", len(entries))
+	}
+	if runtime.GOOS == "linux" {
+		home := t.TempDir()
+		t.Setenv("XDG_DATA_HOME", "")
+		t.Setenv("HOME", home)
+		if got := crm.NewDefaultConfig().DataDir; got != filepath.Join(home, ".local", "share", "mcpfleet", "crm") {
+			t.Errorf("without XDG_DATA_HOME: %s", got)
 		}
 	}
 }
