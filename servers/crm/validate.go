@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
@@ -234,7 +235,7 @@ func checkProperty(d PropertyDef, v any) (any, error) {
 		if !ok {
 			return nil, bad("a string")
 		}
-		return s, checkText("property "+d.Name, s, maxPropString, true)
+		return untrusted.Clean(s), checkText("property "+d.Name, s, maxPropString, true)
 	case PropNumber:
 		f, ok := v.(float64)
 		if !ok {

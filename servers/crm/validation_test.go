@@ -247,3 +247,32 @@ func TestCreateToolsDeclareRequiredFields(t *testing.T) {
 	}
 	call[crm.WriteOut[crm.ContactView]](t, s, "create_contact", obj{"email": "only@mail.example"})
 }
+
+// TestInvisibleTextIsDropped: the CRM applies the fleet's one rule for
+// untrusted text (pkg/core/untrusted), as GitHub does: zero-width and tag
+// characters never reach what a model reads, whether written through a
+// tool or already in the database.
+func TestInvisibleTextIsDropped(t *testing.T) {
+	yaml := "  custom_properties:\n    contacts:\n      - {name: notes, type: string}\n"
+	s := startServer(t, store.SQLite, yaml)
+	hidden := "Ada\u200b\u200dLove\U000E0041\U000E0042lace"
+	ct := call[crm.WriteOut[crm.ContactView]](t, s, "create_contact", obj{"first_name": hidden, "title": "C\u2060TO",
+		"email": "ada\u200b@example.com", "properties": obj{"notes": "pay\u200bme"}})
+	if c := ct.Record; c.FirstName != "AdaLovelace" || c.Title != "CTO" || c.Email != "ada@example.com" || c.Properties["notes"] != "payme" {
+		t.Errorf("created contact = %+v", c)
+	}
+	act := call[crm.WriteOut[crm.ActivityView]](t, s, "log_activity", obj{"kind": "note", "subject": "Call\u200b", "body": "line one\n\u200bline two",
+		"contact_id": ct.Record.ID})
+	if act.Record.Subject != "Call" || act.Record.Body != "line one\nline two" {
+		t.Errorf("activity = %+v", act.Record)
+	}
+	// A row written around the tools (an old database, another program).
+	if _, err := s.svc.Store().BulkInsert(t.Context(), store.Companies, []string{"name", "properties"}, [][]any{{"Hid\u200bden Co", map[string]any{}}}); err != nil {
+		t.Fatal(err)
+	}
+	found := call[crm.SearchOut](t, s, "search_records", obj{"type": "companies", "query": "Co"})
+	b, _ := json.Marshal(found)
+	if strings.Contains(string(b), "\u200b") || strings.Contains(string(b), `\u200b`) || !strings.Contains(string(b), "Hidden Co") {
+		t.Errorf("search result carries invisible text: %s", b)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
@@ -46,7 +47,10 @@ func (f *fieldSet) text(col string, v *string, max int, multiline bool) {
 		f.fail(err)
 		return
 	}
-	f.set(col, strings.TrimSpace(*v))
+	// Control and bidirectional characters are refused above; what else
+	// renders as nothing (zero-width characters, tag characters) is dropped
+	// by the fleet's one rule for untrusted text.
+	f.set(col, strings.TrimSpace(untrusted.Clean(*v)))
 }
 
 // checked sets a column whose non-empty value must pass check.
@@ -54,7 +58,7 @@ func (f *fieldSet) checked(col string, v *string, check func(string) error) {
 	if v == nil {
 		return
 	}
-	s := strings.TrimSpace(*v)
+	s := strings.TrimSpace(untrusted.Clean(*v))
 	if s != "" {
 		if err := check(s); err != nil {
 			f.fail(err)
