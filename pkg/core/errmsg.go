@@ -65,10 +65,11 @@ func InvalidParams(format string, a ...any) error {
 	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: BoundMessage(fmt.Sprintf(format, a...))}
 }
 
-// ResourceNotFound is the MCP "resource not found" error with a message that
+// ResourceNotFound is the MCP "resource not found" error (invalid params,
+// -32602, as the 2025-11-25 revision and go-sdk have it) with a message that
 // says what to do instead of the bare default.
 func ResourceNotFound(format string, a ...any) error {
-	return &jsonrpc.Error{Code: mcp.CodeResourceNotFound, Message: BoundMessage(fmt.Sprintf(format, a...))}
+	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: BoundMessage(fmt.Sprintf(format, a...))}
 }
 
 // wireError turns what a prompt or resource handler returned into a JSON-RPC

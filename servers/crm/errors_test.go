@@ -67,7 +67,7 @@ func TestErrorsFirstUser(t *testing.T) {
 			t.Errorf("crm://deals/abc: %v", err)
 		}
 		_, err = s.cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "crm://deals/999999"})
-		if !errors.As(err, &wire) || wire.Code != mcp.CodeResourceNotFound || !strings.Contains(wire.Message, "no deal 999999") {
+		if !errors.As(err, &wire) || wire.Code != jsonrpc.CodeInvalidParams || !strings.Contains(wire.Message, "no deal 999999") {
 			t.Errorf("crm://deals/999999: %v", err)
 		}
 	})
