@@ -179,7 +179,10 @@ var (
 func (d *Document) CheckEnv(environ []string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	known := slices.Sorted(maps.Keys(d.envKnown))
+	var knownKeys []string
+	for k := range d.envKnown {
+		knownKeys = append(knownKeys, strings.TrimPrefix(k, EnvPrefix))
+	}
 	var sections []string
 	for s := range d.used {
 		sections = append(sections, envName(s)+"_")
@@ -191,7 +194,12 @@ func (d *Document) CheckEnv(environ []string) error {
 			name == EnvConfigFile || strings.HasPrefix(name, envTestPrefix) {
 			continue
 		}
-		near := nearest(name, known)
+		// Compared without the prefix every name shares, so that the
+		// typo threshold scales with the part that differs.
+		near := nearest(strings.TrimPrefix(name, EnvPrefix), knownKeys)
+		if near != "" {
+			near = EnvPrefix + near
+		}
 		ours := slices.ContainsFunc(sections, func(p string) bool { return strings.HasPrefix(name, p) })
 		if !ours && near == "" {
 			continue
