@@ -67,3 +67,21 @@ func TestDefaultDataDirIsPerUser(t *testing.T) {
 		}
 	}
 }
+
+// TestDataCommandsStopOnTypos: a misspelt variable stops export and import
+// before they touch a database the user did not mean.
+func TestDataCommandsStopOnTypos(t *testing.T) {
+	dir := t.TempDir()
+	var out, errs bytes.Buffer
+	code := runCommandEnv(t.Context(), "export", []string{"--type", "all"}, strings.NewReader(""), &out, &errs,
+		[]string{"MCPFLEET_CRM_DATA_DIR=" + dir, "MCPFLEET_CRM_DRVER=postgres", "MCPFLEET_HTTP_ADDR=127.0.0.1:1"})
+	if code != 1 || !strings.Contains(errs.String(), "did you mean MCPFLEET_CRM_DRIVER?") || out.Len() != 0 {
+		t.Errorf("exit %d, stdout %d bytes, stderr %q", code, out.Len(), errs.String())
+	}
+	out.Reset()
+	errs.Reset()
+	if code := runCommandEnv(t.Context(), "export", []string{"--type", "all"}, strings.NewReader(""), &out, &errs,
+		[]string{"MCPFLEET_CRM_DATA_DIR=" + dir, "MCPFLEET_HTTP_ADDR=127.0.0.1:1"}); code != 0 {
+		t.Errorf("valid environment: exit %d: %s", code, errs.String())
+	}
+}

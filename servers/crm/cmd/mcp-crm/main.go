@@ -40,7 +40,7 @@ func main() {
 		switch os.Args[1] {
 		case "import", "export", "demo":
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			code := runCommand(ctx, os.Args[1], os.Args[2:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
+			code := runCommandEnv(ctx, os.Args[1], os.Args[2:], os.Stdin, os.Stdout, os.Stderr, os.Environ())
 			stop()
 			os.Exit(code)
 		}
@@ -52,8 +52,27 @@ func app() core.App {
 	return core.App{Name: "mcp-crm", Version: version, Defaults: crm.DefaultConfig, Options: []fx.Option{observability.Module, policy.Module, crm.Module}}
 }
 
-// runCommand runs a data subcommand and returns the exit code.
+// runCommandEnv runs a data subcommand with the whole environment
+// (os.Environ's form), so that a misspelt MCPFLEET_CRM_* variable (say,
+// MCPFLEET_CRM_DRVER=postgres) stops it instead of exporting from or
+// importing into the wrong database.
+func runCommandEnv(ctx context.Context, name string, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	return command(ctx, name, args, stdin, stdout, stderr, func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, environ)
+}
+
+// runCommand runs a data subcommand with variables read through lookup and
+// returns the exit code.
 func runCommand(ctx context.Context, name string, args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+	return command(ctx, name, args, stdin, stdout, stderr, lookup, nil)
+}
+
+func command(ctx context.Context, name string, args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(string) (string, bool), environ []string) int {
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "mcp-crm %s: %v\n", name, err)
 		return 1
@@ -76,7 +95,7 @@ func runCommand(ctx context.Context, name string, args []string, stdin io.Reader
 		}
 		return 2
 	}
-	svc, err := openService(ctx, *configPath, lookup, stderr)
+	svc, err := openService(ctx, *configPath, lookup, environ, stderr)
 	if err != nil {
 		return fail(err)
 	}
@@ -164,7 +183,7 @@ func runCommand(ctx context.Context, name string, args []string, stdin io.Reader
 
 // openService reads the crm section of the config (defaults < file <
 // environment) and opens the database without serving.
-func openService(ctx context.Context, path string, lookup func(string) (string, bool), stderr io.Writer) (*crm.Service, error) {
+func openService(ctx context.Context, path string, lookup func(string) (string, bool), environ []string, stderr io.Writer) (*crm.Service, error) {
 	doc, err := config.Load(path, crm.DefaultConfig, lookup)
 	if err != nil {
 		return nil, err
@@ -172,6 +191,13 @@ func openService(ctx context.Context, path string, lookup func(string) (string, 
 	cfg := crm.NewDefaultConfig()
 	if err := doc.Section("crm", &cfg); err != nil {
 		return nil, err
+	}
+	if environ != nil {
+		// Only the crm section is decoded here: other sections' variables
+		// pass unless they are near misses of a crm key.
+		if err := doc.CheckEnv(environ); err != nil {
+			return nil, err
+		}
 	}
 	// Data commands never seed demo data implicitly; "demo" does it on purpose.
 	cfg.LoadDemoData = false
