@@ -449,3 +449,99 @@ func resolveSecrets(v reflect.Value, path string, lookup func(string) (string, b
 	}
 	return nil
 }
+
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+
+// unknownKeys walks node alongside the Go type it decodes into and reports
+// every key the type has no field for, at the line where the key is
+// written, with the nearest valid key. It stands in for yaml's KnownFields,
+// which works only through a Decoder (so needs the node re-encoded, which
+// loses the file's line numbers) and stops at the first unknown key.
+func unknownKeys(node *yaml.Node, t reflect.Type, path string) []error {
+	if node == nil {
+		return nil
+	}
+	if node.Kind == yaml.AliasNode {
+		node = node.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil // the type checks its own node
+	}
+	var errs []error
+	switch t.Kind() {
+	case reflect.Struct:
+		if node.Kind != yaml.MappingNode {
+			return nil // yaml reports the type mismatch
+		}
+		fields := map[string]reflect.Type{}
+		var inlineMap reflect.Type
+		collectFields(t, fields, &inlineMap)
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			ft, ok := fields[k.Value]
+			switch {
+			case ok:
+				errs = append(errs, unknownKeys(v, ft, join(path, k.Value))...)
+			case inlineMap != nil:
+				errs = append(errs, unknownKeys(v, inlineMap.Elem(), join(path, k.Value))...)
+			default:
+				msg := fmt.Sprintf("line %d: unknown key %s", k.Line, join(path, k.Value))
+				if near := nearest(k.Value, slices.Collect(maps.Keys(fields))); near != "" {
+					msg += fmt.Sprintf(" (did you mean %s?)", near)
+				}
+				errs = append(errs, errors.New(msg))
+			}
+		}
+	case reflect.Map:
+		if node.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			errs = append(errs, unknownKeys(node.Content[i+1], t.Elem(), join(path, node.Content[i].Value))...)
+		}
+	case reflect.Slice, reflect.Array:
+		if node.Kind != yaml.SequenceNode {
+			return nil
+		}
+		for i, item := range node.Content {
+			errs = append(errs, unknownKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	}
+	return errs
+}
+
+// collectFields maps the YAML keys of struct t to their types, descending
+// into inline structs; an inline map takes every other key.
+func collectFields(t reflect.Type, fields map[string]reflect.Type, inlineMap *reflect.Type) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			switch ft.Kind() {
+			case reflect.Struct:
+				collectFields(ft, fields, inlineMap)
+			case reflect.Map:
+				*inlineMap = ft
+			}
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fields[name] = f.Type
+	}
+}
