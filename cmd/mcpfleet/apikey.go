@@ -28,7 +28,10 @@ func apikeyNew(_ context.Context, e *env, args []string) int {
 		return 1
 	}
 	key := authn.APIKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	hash := authn.HashAPIKey(key)
 	fmt.Fprintf(e.stdout, "key (give it to the client; it is not stored anywhere): %s\n\n", key)
-	fmt.Fprintf(e.stdout, "config:\nauth:\n  api_keys:\n    - id: %s\n      sha256: %s\n", *id, authn.HashAPIKey(key))
+	fmt.Fprintf(e.stdout, "the client sends it with every request as the header:\n  Authorization: Bearer %s\n\n", key)
+	fmt.Fprintf(e.stdout, "config:\nauth:\n  api_keys:\n    - id: %s\n      sha256: %s\n\n", *id, hash)
+	fmt.Fprintf(e.stdout, "or, without a config file, in the server's environment:\nMCPFLEET_AUTH_API_KEYS_FROM='[{id: %s, sha256: %s}]'\n", *id, hash)
 	return 0
 }

@@ -178,8 +178,11 @@ func marshalResult(out any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// toolErrorResult is the one place a tool error is made: every message,
+// from a handler or from schema validation, is bounded here.
 func toolErrorResult(err error) *mcp.CallToolResult {
-	var res mcp.CallToolResult
+	// The original error stays available to middleware through GetError.
+	res := mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: BoundMessage(err.Error())}}}
 	res.SetError(err)
 	return &res
 }

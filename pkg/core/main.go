@@ -34,11 +34,31 @@ type App struct {
 
 // Main runs the server and exits. A start error prints one line and exits 1.
 func Main(app App) {
-	os.Exit(Run(context.Background(), app, os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.LookupEnv))
+	os.Exit(RunEnv(context.Background(), app, os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Environ()))
 }
 
-// Run is Main without the exit, for tests. It returns the exit code.
+// RunEnv is Main without the exit, for tests: environ is the whole
+// environment (os.Environ's form), so that an MCPFLEET_* variable that sets
+// nothing (a typo) stops the start with the nearest valid name.
+func RunEnv(ctx context.Context, app App, args []string, streams Streams, environ []string) int {
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	return run(ctx, app, args, streams, func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, environ)
+}
+
+// Run is Main without the exit and with variables read through lookup, for
+// callers that run several servers in one process with their own overrides
+// (mcpfleet run): no environment is checked for typos. It returns the exit
+// code.
 func Run(ctx context.Context, app App, args []string, streams Streams, lookup func(string) (string, bool)) int {
+	return run(ctx, app, args, streams, lookup, nil)
+}
+
+func run(ctx context.Context, app App, args []string, streams Streams, lookup func(string) (string, bool), environ []string) int {
 	fail := func(err error) int {
 		fmt.Fprintf(streams.Err, "%s: %s\n", app.Name, oneLineError(err))
 		return 1
@@ -80,13 +100,16 @@ func Run(ctx context.Context, app App, args []string, streams Streams, lookup fu
 	if err != nil {
 		return fail(err)
 	}
+	// Every module decodes its own section while the graph is built; the
+	// document keeps their problems so that one start reports all of them.
+	doc.CollectErrors()
 	cfg := config.NewDefaultConfig()
-	if err := cfg.Decode(doc); err != nil {
-		return fail(err)
-	}
+	// With CollectErrors the sections' problems are kept in doc; what
+	// Decode returns is about what the sections hold (api_keys_from).
+	decodeErr := cfg.Decode(doc)
 	flags.Apply(&cfg)
-	if err := cfg.Validate(); err != nil {
-		return fail(err)
+	if err := errors.Join(decodeErr, cfg.Validate()); err != nil {
+		return fail(errors.Join(doc.Err(), err))
 	}
 	// For --print-config and --list-tools the graph is built (which decodes
 	// every module's section) but never started: nothing listens.
@@ -108,8 +131,21 @@ func Run(ctx context.Context, app App, args []string, streams Streams, lookup fu
 		fx.StopTimeout(cfg.HTTP.ShutdownTimeout + 5*time.Second),
 	}, app.Options...)
 	fxApp := fx.New(opts...)
+	// Problems in the config (every section's, and misspelt variables)
+	// come first: a module that failed to build may have failed because of
+	// them.
+	problems := doc.Err()
+	if environ != nil {
+		problems = errors.Join(problems, doc.CheckEnv(environ))
+	}
 	if err := fxApp.Err(); err != nil {
+		if problems != nil {
+			return fail(errors.Join(problems, errors.New(oneLineError(err))))
+		}
 		return fail(err)
+	}
+	if problems != nil {
+		return fail(problems)
 	}
 	if unused := doc.Unused(); len(unused) > 0 {
 		return fail(fmt.Errorf("config has unknown sections: %s", strings.Join(unused, ", ")))

@@ -129,20 +129,21 @@ func NewServer(p ServerParams) *Server {
 		registered[td.spec.Name] = tool
 	}
 	for _, r := range p.Catalog.resources {
-		s.AddResource(r.Resource, r.Handler)
+		s.AddResource(r.Resource, boundResource(r.Handler))
 	}
 	for _, t := range p.Catalog.templates {
-		s.AddResourceTemplate(t.Template, t.Handler)
+		s.AddResourceTemplate(t.Template, boundResource(t.Handler))
 	}
 	for _, pr := range p.Catalog.prompts {
-		s.AddPrompt(pr.Prompt, pr.Handler)
+		s.AddPrompt(pr.Prompt, boundPrompt(pr.Handler))
 	}
 
 	mws := slices.Clone(p.Middleware)
 	slices.SortStableFunc(mws, func(a, b Middleware) int {
 		return cmp.Or(cmp.Compare(a.Order, b.Order), cmp.Compare(a.Name, b.Name))
 	})
-	chain := []mcp.Middleware{reachability, principalMiddleware(defaultPrincipal(p.Config))}
+	// Outermost: every error, go-sdk's own included, is bounded and coded.
+	chain := []mcp.Middleware{boundErrorsMiddleware, reachability, principalMiddleware(defaultPrincipal(p.Config))}
 	for _, m := range mws {
 		chain = append(chain, m.Func)
 	}

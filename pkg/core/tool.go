@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -368,7 +369,85 @@ func newInputCodec[In any]() (*inputCodec[In], error) {
 type InvalidArgumentsError struct{ Err error }
 
 func (e *InvalidArgumentsError) Error() string {
-	return "invalid arguments: " + e.Err.Error() + " (check the tool's input schema and call again)"
+	return "invalid arguments: " + describeSchemaError(e.Err.Error()) + " (check the tool's input schema and call again)"
+}
+
+var (
+	schemaTypeRE = regexp.MustCompile(`^type: (?s:.*) has type "(\w+)", want (.*)$`)
+	schemaEnumRE = regexp.MustCompile(`^enum: ((?s:.*)) does not equal any of: \[(.*)\]$`)
+)
+
+// describeSchemaError rewrites a jsonschema-go validation error for a
+// model: the argument's name instead of a chain of JSON pointers, "null"
+// instead of Go's "<invalid reflect.Value>", and the offending value
+// quoted short (it may be a megabyte) or not at all.
+func describeSchemaError(msg string) string {
+	var path string
+	for strings.HasPrefix(msg, "validating ") {
+		loc, rest, ok := strings.Cut(strings.TrimPrefix(msg, "validating "), ": ")
+		if !ok {
+			break
+		}
+		if loc != "root" {
+			path = loc
+		}
+		msg = rest
+	}
+	msg = strings.ReplaceAll(msg, "<invalid reflect.Value>", "null")
+	if names := anyOfRequired(msg); names != nil {
+		msg = "give at least one of: " + strings.Join(names, ", ")
+	} else if m := schemaTypeRE.FindStringSubmatch(msg); m != nil {
+		msg = "got " + m[1] + ", want " + strings.Trim(m[2], `"`)
+	} else if m := schemaEnumRE.FindStringSubmatch(msg); m != nil {
+		msg = "value " + Quote(m[1]) + " is not one of: " + strings.Join(strings.Fields(m[2]), ", ")
+	}
+	if name := argumentName(path); name != "" {
+		return name + ": " + msg
+	}
+	return msg
+}
+
+var missingRE = regexp.MustCompile(`^validating /anyOf/\d+: required: missing properties: \["([^"]+)"\]$`)
+
+// anyOfRequired recognises the failure of an "at least one of these
+// properties" rule (anyOf over required lists) and returns the properties,
+// or nil for any other error.
+func anyOfRequired(msg string) []string {
+	head, rest, ok := strings.Cut(msg, "\n")
+	if !ok || !strings.HasPrefix(head, "anyOf: did not validate") {
+		return nil
+	}
+	var names []string
+	for line := range strings.SplitSeq(rest, "\n") {
+		m := missingRE.FindStringSubmatch(line)
+		if m == nil {
+			return nil
+		}
+		names = append(names, m[1])
+	}
+	return names
+}
+
+// argumentName turns a schema location such as /properties/ids/items into
+// the argument path a model wrote (ids[]).
+func argumentName(loc string) string {
+	var b strings.Builder
+	parts := strings.Split(strings.TrimPrefix(loc, "/"), "/")
+	for i := 0; i < len(parts); i++ {
+		switch parts[i] {
+		case "properties":
+			if i+1 < len(parts) {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(parts[i+1])
+				i++
+			}
+		case "items", "additionalProperties":
+			b.WriteString("[]")
+		}
+	}
+	return b.String()
 }
 
 func (e *InvalidArgumentsError) Unwrap() error { return e.Err }

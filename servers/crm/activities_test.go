@@ -57,12 +57,12 @@ func TestActivitiesAndTasks(t *testing.T) {
 		}
 		callErr(t, s, "update_activity", obj{"id": overdue.Record.ID, "expected_version": 1, "done": false}, "conflict")
 		callErr(t, s, "update_activity", obj{"id": note.Record.ID, "expected_version": 1, "done": true}, "tasks only")
-		callErr(t, s, "log_activity", obj{"kind": "lunch", "subject": "x", "company_id": co.Record.ID}, `/properties/kind: enum: lunch does not equal any of: [note call email meeting task]`)
+		callErr(t, s, "log_activity", obj{"kind": "lunch", "subject": "x", "company_id": co.Record.ID}, `kind: value "lunch" is not one of: note, call, email, meeting, task`)
 		callErr(t, s, "log_activity", obj{"kind": "note", "subject": "x"}, "link the activity")
 		callErr(t, s, "log_activity", obj{"kind": "note", "subject": "x", "deal_id": 777}, "deal 777 not found")
 		callErr(t, s, "log_activity", obj{"kind": "note", "subject": "x", "company_id": co.Record.ID, "due_date": past}, "tasks only")
 		callErr(t, s, "log_activity", obj{"kind": "note", "subject": "x", "company_id": co.Record.ID, "occurred_at": "yesterday"}, "RFC 3339")
-		callErr(t, s, "list_tasks", obj{"status": "late"}, `/properties/status: enum: late does not equal any of: [open overdue]`)
+		callErr(t, s, "list_tasks", obj{"status": "late"}, `status: value "late" is not one of: open, overdue`)
 
 		rec := call[crm.RecordOut](t, s, "get_record", obj{"type": "companies", "id": co.Record.ID})
 		if len(rec.Related.RecentActivities) != 4 || rec.Related.RecentActivities[len(rec.Related.RecentActivities)-1].ID != note.Record.ID {

@@ -3,11 +3,14 @@ package crm
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"time"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core"
 	"github.com/mcpfleet/mcpfleet/pkg/core/config"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
@@ -101,12 +104,38 @@ type PropertyDef struct {
 	Required bool     `yaml:"required"`
 }
 
-// NewDefaultConfig returns the defaults: embedded SQLite in ./.data and a
-// "sales" pipeline.
+// DefaultDataDir is where the SQLite database lives unless data_dir says
+// otherwise: a per-user data directory, the same wherever the host starts
+// the process (a stdio server's working directory is the host's choice).
+// It is $XDG_DATA_HOME/mcpfleet/crm, else ~/.local/share/mcpfleet/crm; on
+// macOS ~/Library/Application Support/mcpfleet/crm and on Windows
+// %LocalAppData%\mcpfleet\crm. Without a home directory it is ./.data.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "mcpfleet", "crm")
+	}
+	switch runtime.GOOS {
+	case "windows":
+		if d := os.Getenv("LocalAppData"); d != "" {
+			return filepath.Join(d, "mcpfleet", "crm")
+		}
+	case "darwin", "ios":
+		if d, err := os.UserConfigDir(); err == nil {
+			return filepath.Join(d, "mcpfleet", "crm")
+		}
+	}
+	if h, err := os.UserHomeDir(); err == nil && h != "" {
+		return filepath.Join(h, ".local", "share", "mcpfleet", "crm")
+	}
+	return "./.data"
+}
+
+// NewDefaultConfig returns the defaults: embedded SQLite in the per-user
+// data directory ([DefaultDataDir]) and a "sales" pipeline.
 func NewDefaultConfig() Config {
 	return Config{
 		Driver:            store.SQLite,
-		DataDir:           "./.data",
+		DataDir:           DefaultDataDir(),
 		SQLiteSynchronous: "full",
 		DefaultCurrency:   "USD",
 		IdempotencyTTL:    7 * 24 * time.Hour,
@@ -260,7 +289,7 @@ func (c *Config) pipeline(name string) (Pipeline, error) {
 	for i, p := range c.Pipelines {
 		names[i] = p.Name
 	}
-	return Pipeline{}, fmt.Errorf("unknown pipeline %q; pipelines are: %s", name, joinQuoted(names))
+	return Pipeline{}, fmt.Errorf("unknown pipeline %s; pipelines are: %s", core.Quote(name), joinQuoted(names))
 }
 
 // stage returns the named stage of p.
@@ -270,7 +299,7 @@ func (p Pipeline) stage(name string) (Stage, error) {
 			return s, nil
 		}
 	}
-	return Stage{}, fmt.Errorf("unknown stage %q in pipeline %s; stages in order are: %s", name, p.Name, joinQuoted(p.stageNames()))
+	return Stage{}, fmt.Errorf("unknown stage %s in pipeline %s; stages in order are: %s", core.Quote(name), p.Name, joinQuoted(p.stageNames()))
 }
 
 func (p Pipeline) stageNames() []string {

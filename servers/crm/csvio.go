@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
@@ -64,7 +65,7 @@ func (s *Service) Import(ctx context.Context, kind store.Kind, r io.Reader, opts
 	rep := ImportReport{Kind: kind}
 	base, ok := csvColumns[kind]
 	if !ok {
-		return rep, fmt.Errorf("cannot import %q: use companies, contacts or deals", kind)
+		return rep, fmt.Errorf("cannot import %s: use companies, contacts or deals", core.Quote(string(kind)))
 	}
 	st, err := s.store()
 	if err != nil {
@@ -209,10 +210,10 @@ func (s *Service) csvHeader(kind store.Kind, base, header []string) ([]string, e
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		if !slices.Contains(known, h) {
-			return nil, fmt.Errorf("unknown column %q for %s; known columns: %s", h, kind, strings.Join(known, ", "))
+			return nil, fmt.Errorf("unknown column %s for %s; known columns: %s", core.Quote(h), kind, strings.Join(known, ", "))
 		}
 		if seen[h] {
-			return nil, fmt.Errorf("column %q appears twice", h)
+			return nil, fmt.Errorf("column %s appears twice", core.Quote(h))
 		}
 		seen[h] = true
 		cols[i] = h
@@ -244,7 +245,7 @@ func (s *Service) csvRow(ctx context.Context, kind store.Kind, cols, rec []strin
 		}
 		id, err := strconv.ParseInt(*v, 10, 64)
 		if err != nil || id <= 0 {
-			errs = append(errs, fmt.Errorf("%s %q is not an id", col, *v))
+			errs = append(errs, fmt.Errorf("%s %s is not an id", col, core.Quote(*v)))
 			return nil
 		}
 		return &id
@@ -269,7 +270,7 @@ func (s *Service) csvRow(ctx context.Context, kind store.Kind, cols, rec []strin
 	if v := cell["amount"]; v != nil {
 		a, err := strconv.ParseFloat(*v, 64)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("amount %q is not a number", *v))
+			errs = append(errs, fmt.Errorf("amount %s is not a number", core.Quote(*v)))
 		}
 		in.Amount = &a
 	}
@@ -290,7 +291,7 @@ func (s *Service) csvRow(ctx context.Context, kind store.Kind, cols, rec []strin
 func (s *Service) Export(ctx context.Context, kind store.Kind, w io.Writer) (int, error) {
 	base, ok := csvColumns[kind]
 	if !ok {
-		return 0, fmt.Errorf("cannot export %q: use companies, contacts or deals", kind)
+		return 0, fmt.Errorf("cannot export %s: use companies, contacts or deals", core.Quote(string(kind)))
 	}
 	st, err := s.store()
 	if err != nil {

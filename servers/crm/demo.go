@@ -61,6 +61,15 @@ func (s *Service) LoadDemoIfEmpty(ctx context.Context) (bool, error) {
 	return true, s.loadDemo(ctx, st)
 }
 
+// demoName is the name of demo contact i. Every contact has a name of its
+// own (for i below 25*20 the first name repeats every 25 contacts and the
+// last name then steps by 3 of 20), so the only duplicates in the demo set
+// are the deliberate ones.
+func demoName(i int) (first, last string) {
+	f, q := i%len(demoFirst), i/len(demoFirst)
+	return demoFirst[f], demoLast[(7*f+3*q)%len(demoLast)]
+}
+
 func (s *Service) loadDemo(ctx context.Context, st *store.Store) error {
 	rng := rand.New(rand.NewPCG(2024, 7))
 	pick := func(list []string) string { return list[rng.IntN(len(list))] }
@@ -93,14 +102,15 @@ func (s *Service) loadDemo(ctx context.Context, st *store.Store) error {
 	var contactRows [][]any
 	contactCompany := make([]int, 0, demoContacts)
 	for i := range demoContacts {
-		first, last := demoFirst[i%len(demoFirst)], demoLast[(i*7+i/len(demoFirst))%len(demoLast)]
+		first, last := demoName(i)
 		ci := rng.IntN(demoCompanies)
 		email := strings.ToLower(first+"."+last) + "@" + domains[ci]
 		phone := fmt.Sprintf("+1 555 %03d %04d", 100+ci, 1000+i)
 		if i >= demoContacts-3 {
 			// A few deliberate near-duplicates for find_duplicate_contacts.
 			src := i - 150
-			first, last, ci = demoFirst[src%len(demoFirst)], demoLast[(src*7+src/len(demoFirst))%len(demoLast)], contactCompany[src]
+			first, last = demoName(src)
+			ci = contactCompany[src]
 			email = strings.ToUpper(strings.ToLower(first+"."+last)+"@"+domains[ci][:1]) + domains[ci][1:]
 		}
 		contactCompany = append(contactCompany, ci)

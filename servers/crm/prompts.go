@@ -3,9 +3,9 @@ package crm
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strconv"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
@@ -38,11 +38,11 @@ func newAccountBriefPrompt(s *Service) *core.PromptDef {
 		Handler: func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 			id, err := strconv.ParseInt(req.Params.Arguments["company_id"], 10, 64)
 			if err != nil || id <= 0 {
-				return nil, fmt.Errorf("company_id %q is not a company id", req.Params.Arguments["company_id"])
+				return nil, core.InvalidParams("company_id %s is not a company id: give a positive number; search_records with type companies finds ids", core.Quote(req.Params.Arguments["company_id"]))
 			}
 			rec, err := s.Record(ctx, store.Companies, id, 25)
 			if err != nil {
-				return nil, err
+				return nil, promptError(ctx, s, err)
 			}
 			if rec.Related != nil {
 				if rec.Related.Owner != nil {
@@ -82,13 +82,13 @@ func newPipelineReviewPrompt(s *Service) *core.PromptDef {
 			if v := req.Params.Arguments["owner_id"]; v != "" {
 				id, err := strconv.ParseInt(v, 10, 64)
 				if err != nil || id <= 0 {
-					return nil, fmt.Errorf("owner_id %q is not an owner id", v)
+					return nil, core.InvalidParams("owner_id %s is not an owner id: give a positive number; search_records with type owners finds ids", core.Quote(v))
 				}
 				in.OwnerID = id
 			}
 			sum, err := s.pipelineSummary(ctx, nil, in)
 			if err != nil {
-				return nil, err
+				return nil, promptError(ctx, s, err)
 			}
 			text := "Review the " + sum.Pipeline + " pipeline as a sales manager would. Using the summary below: state the weighted " +
 				"forecast per currency, where deals pile up or stall between stages, which owners and close periods carry the most risk, " +
@@ -100,4 +100,15 @@ func newPipelineReviewPrompt(s *Service) *core.PromptDef {
 			}, nil
 		},
 	}
+}
+
+// promptError reports a failed prompt as a JSON-RPC error: what the caller
+// named does not exist or is invalid (invalid params, with the way to find
+// valid values), or the store failed (internal error).
+func promptError(ctx context.Context, s *Service, err error) error {
+	err = s.explain(ctx, err)
+	if _, ok := err.(*jsonrpc.Error); ok {
+		return err
+	}
+	return core.InvalidParams("%s", err.Error())
 }

@@ -53,7 +53,7 @@ func TestContactsAndCompanies(t *testing.T) {
 		callErr(t, s, "update_contact", obj{"id": c.Record.ID, "expected_version": 3}, "nothing to change")
 		callErr(t, s, "update_contact", obj{"id": 99999, "expected_version": 1, "title": "x"}, "contact 99999 not found")
 		callErr(t, s, "get_record", obj{"type": "companies", "id": 424242}, "company 424242 not found")
-		callErr(t, s, "get_record", obj{"type": "users", "id": 1}, `/properties/type: enum: users does not equal any of: [contacts companies deals activities owners]`)
+		callErr(t, s, "get_record", obj{"type": "users", "id": 1}, `type: value "users" is not one of: contacts, companies, deals, activities, owners`)
 
 		cu := call[crm.WriteOut[crm.CompanyView]](t, s, "update_company", obj{"id": co.Record.ID, "expected_version": 1, "name": "Acme Corporation"})
 		if cu.Record.Name != "Acme Corporation" || cu.Record.Version != 2 {
@@ -142,7 +142,7 @@ func TestSearchRecords(t *testing.T) {
 		callErr(t, s, "search_records", obj{"type": "companies", "stage": "lead"}, "filter stage does not apply to companies")
 		callErr(t, s, "search_records", obj{"type": "contacts", "query": `"'*();--`}, "no letters or digits")
 		callErr(t, s, "search_records", obj{"type": "contacts", "limit": 1000}, "limit 1000 is out of range")
-		callErr(t, s, "search_records", obj{"type": "deals", "status": "pending"}, `/properties/status: enum: pending does not equal any of: [open won lost]`)
+		callErr(t, s, "search_records", obj{"type": "deals", "status": "pending"}, `status: value "pending" is not one of: open, won, lost`)
 		callErr(t, s, "search_records", obj{"type": "contacts", "unknown": 1}, "invalid arguments")
 
 		rec := call[crm.RecordOut](t, s, "get_record", obj{"type": "companies", "id": coID, "related_limit": 2})

@@ -33,15 +33,16 @@ func (s *Service) recordTemplate(kind store.Kind, title string) *core.ResourceTe
 			uri := req.Params.URI
 			id, err := strconv.ParseInt(strings.TrimPrefix(uri, prefix), 10, 64)
 			if !strings.HasPrefix(uri, prefix) || err != nil || id <= 0 {
-				return nil, mcp.ResourceNotFoundError(uri)
+				return nil, core.InvalidParams("%s is not a %s URI: the id must be a positive number, as in %s42; search_records with type %s lists ids",
+					core.Quote(uri), kind.Singular(), prefix, kind)
 			}
 			rec, err := s.Record(ctx, kind, id, 10)
 			if err != nil {
 				var nf *store.NotFoundError
 				if errors.As(err, &nf) {
-					return nil, mcp.ResourceNotFoundError(uri)
+					return nil, core.ResourceNotFound("%s not found: there is no %s %d; search_records with type %s lists ids", uri, kind.Singular(), id, kind)
 				}
-				return nil, err
+				return nil, s.explain(ctx, err)
 			}
 			b, err := json.Marshal(rec)
 			if err != nil {

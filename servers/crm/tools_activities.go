@@ -47,7 +47,7 @@ func newLogActivity(s *Service) *core.ToolDef {
 		if in.OccurredAt != "" {
 			t, err := time.Parse(time.RFC3339, in.OccurredAt)
 			if err != nil {
-				f.fail(fmt.Errorf("occurred_at %q is not an RFC 3339 time like 2025-03-01T14:00:00Z", in.OccurredAt))
+				f.fail(fmt.Errorf("occurred_at %s is not an RFC 3339 time like 2025-03-01T14:00:00Z", core.Quote(in.OccurredAt)))
 			}
 			occurred = t
 		}

@@ -54,13 +54,13 @@ func (s *Service) companyValues(ctx context.Context, in CompanyFields, id, expec
 }
 
 func newCreateCompany(s *Service) *core.ToolDef {
-	return core.NewTool(core.ToolSpec{
+	return newCreateTool(core.ToolSpec{
 		Name:        "create_company",
 		Title:       "Create a company",
 		Description: "Create a company. Pass an idempotency_key so that a retried call cannot create a duplicate." + s.propertiesHelp(store.Companies),
 		Toolset:     toolsetRecords, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.No,
 		Classification: core.Internal, Permissions: core.NoPermissions,
-	}, func(ctx context.Context, _ *core.Call, in CreateCompanyIn) (WriteOut[CompanyView], error) {
+	}, []string{"name"}, nil, func(ctx context.Context, _ *core.Call, in CreateCompanyIn) (WriteOut[CompanyView], error) {
 		vals, err := s.companyValues(ctx, in.CompanyFields, 0, 0)
 		if err != nil {
 			return WriteOut[CompanyView]{}, err

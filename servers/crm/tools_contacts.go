@@ -54,14 +54,14 @@ func (s *Service) contactValues(ctx context.Context, in ContactFields, id, expec
 }
 
 func newCreateContact(s *Service) *core.ToolDef {
-	return core.NewTool(core.ToolSpec{
+	return newCreateTool(core.ToolSpec{
 		Name:  "create_contact",
 		Title: "Create a contact",
 		Description: "Create a contact (a person), optionally linked to a company. Check find_duplicate_contacts or search_records first " +
 			"if the person may exist already. Pass an idempotency_key so that a retried call cannot create a duplicate." + s.propertiesHelp(store.Contacts),
 		Toolset: toolsetRecords, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.No,
 		Classification: core.Confidential, Permissions: core.NoPermissions,
-	}, func(ctx context.Context, _ *core.Call, in CreateContactIn) (WriteOut[ContactView], error) {
+	}, nil, []string{"first_name", "last_name", "email"}, func(ctx context.Context, _ *core.Call, in CreateContactIn) (WriteOut[ContactView], error) {
 		vals, err := s.contactValues(ctx, in.ContactFields, 0, 0)
 		if err != nil {
 			return WriteOut[ContactView]{}, err

@@ -51,10 +51,12 @@ func (s *Service) dealValues(ctx context.Context, in DealFields, current *store.
 	if current != nil {
 		currency = current.Currency
 	}
+	currencyOK := true
 	if in.Currency != nil {
 		currency = strings.TrimSpace(*in.Currency)
 		if err := checkCurrency(currency); err != nil {
 			f.fail(err)
+			currencyOK = false
 		} else {
 			f.set("currency", currency)
 		}
@@ -64,7 +66,9 @@ func (s *Service) dealValues(ctx context.Context, in DealFields, current *store.
 	} else if create {
 		f.set("currency", currency)
 	}
-	if in.Amount != nil {
+	// With a bad currency the amount cannot be checked; the currency error
+	// is reported once.
+	if in.Amount != nil && currencyOK {
 		if minor, err := toMinor(*in.Amount, currency); err != nil {
 			f.fail(err)
 		} else {
@@ -108,14 +112,14 @@ func contactIDs(in *[]int64) (bool, []int64) {
 }
 
 func newCreateDeal(s *Service) *core.ToolDef {
-	return core.NewTool(core.ToolSpec{
+	return newCreateTool(core.ToolSpec{
 		Name:  "create_deal",
 		Title: "Create a deal",
 		Description: "Create a deal in a pipeline stage, with amount, currency, expected close date, company, contacts and owner. " +
 			s.pipelinesHelp() + " Pass an idempotency_key so that a retried call cannot create a duplicate." + s.propertiesHelp(store.Deals),
 		Toolset: toolsetDeals, Effect: core.Additive, Idempotent: core.No, OpenWorld: core.No,
 		Classification: core.Internal, Permissions: core.NoPermissions,
-	}, func(ctx context.Context, _ *core.Call, in CreateDealIn) (WriteOut[DealView], error) {
+	}, []string{"name"}, nil, func(ctx context.Context, _ *core.Call, in CreateDealIn) (WriteOut[DealView], error) {
 		w, err := s.newDeal(ctx, in)
 		if err != nil {
 			return WriteOut[DealView]{}, err

@@ -217,13 +217,14 @@ func ptrOr(p *int64) int64 {
 // DuplicatesIn are the arguments of find_duplicate_contacts.
 type DuplicatesIn struct {
 	ContactID int64 `json:"contact_id,omitempty" jsonschema:"only duplicates of this contact"`
-	Limit     int   `json:"limit,omitempty" jsonschema:"groups per rule (same e-mail, phone, name), 1 to 50 (default 10)"`
+	Limit     int   `json:"limit,omitempty" jsonschema:"groups per rule, 1 to 50 (default 10)"`
 }
 
 // DuplicateGroup is contacts that look like one person.
 type DuplicateGroup struct {
-	Reason   string        `json:"reason" jsonschema:"same_email, same_phone or same_name"`
-	Key      string        `json:"key" jsonschema:"the shared, normalised value (personal data)"`
+	Reason   string        `json:"reason" jsonschema:"the strongest rule that matched: same_email, same_phone or same_name_company"`
+	Reasons  []string      `json:"reasons" jsonschema:"every rule that matched these contacts"`
+	Key      string        `json:"key" jsonschema:"the shared, normalised value of reason (personal data)"`
 	Contacts []ContactView `json:"contacts"`
 }
 
@@ -238,7 +239,7 @@ func newFindDuplicateContacts(s *Service) *core.ToolDef {
 		Name:  "find_duplicate_contacts",
 		Title: "Find likely duplicate contacts",
 		Description: "Find groups of contacts that are probably the same person: same e-mail (case-insensitive), same phone " +
-			"(ignoring punctuation) or same full name. Review before merging or deleting; nothing is changed.",
+			"(digits only, at least 7) or same full name at the same company. Review before merging or deleting; nothing is changed.",
 		Toolset: toolsetReports, Effect: core.ReadOnly, Idempotent: core.Yes, OpenWorld: core.No,
 		Classification: core.Confidential, Permissions: core.NoPermissions,
 	}, func(ctx context.Context, _ *core.Call, in DuplicatesIn) (DuplicatesOut, error) {
@@ -264,7 +265,7 @@ func newFindDuplicateContacts(s *Service) *core.ToolDef {
 		}
 		out := DuplicatesOut{Groups: []DuplicateGroup{}}
 		for _, g := range groups {
-			dg := DuplicateGroup{Reason: g.Reason, Key: g.Key}
+			dg := DuplicateGroup{Reason: g.Reason, Reasons: g.Reasons, Key: g.Key}
 			for _, id := range g.ContactIDs {
 				c, err := st.Contact(ctx, id)
 				if err != nil {

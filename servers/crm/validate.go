@@ -12,6 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
@@ -63,11 +65,11 @@ func checkEmail(v string) error {
 	}
 	a, err := mail.ParseAddress(v)
 	if err != nil || a.Address != v || a.Name != "" {
-		return fmt.Errorf("email %q is not a valid address like name@example.com", v)
+		return fmt.Errorf("email %s is not a valid address like name@example.com", core.Quote(v))
 	}
 	_, domain, _ := strings.Cut(v, "@")
 	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
-		return fmt.Errorf("email %q needs a domain like example.com", v)
+		return fmt.Errorf("email %s needs a domain like example.com", core.Quote(v))
 	}
 	return nil
 }
@@ -84,11 +86,11 @@ func checkPhone(v string) error {
 			digits++
 		case strings.ContainsRune(" +-().x/", r):
 		default:
-			return fmt.Errorf("phone %q may hold only digits, spaces and + - ( ) . x /", v)
+			return fmt.Errorf("phone %s may hold only digits, spaces and + - ( ) . x /", core.Quote(v))
 		}
 	}
 	if digits < 3 || digits > 20 {
-		return fmt.Errorf("phone %q has %d digits; expected 3 to 20", v, digits)
+		return fmt.Errorf("phone %s has %d digits; expected 3 to 20", core.Quote(v), digits)
 	}
 	return nil
 }
@@ -96,7 +98,7 @@ func checkPhone(v string) error {
 // checkDate parses a YYYY-MM-DD date.
 func checkDate(field, v string) (store.Date, error) {
 	if _, err := time.Parse(time.DateOnly, v); err != nil {
-		return "", fmt.Errorf("%s %q is not a date in YYYY-MM-DD form", field, v)
+		return "", fmt.Errorf("%s %s is not a date in YYYY-MM-DD form", field, core.Quote(v))
 	}
 	return store.Date(v), nil
 }
@@ -136,7 +138,7 @@ func currencyExponent(code string) (int, bool) {
 
 func checkCurrency(code string) error {
 	if _, ok := currencies[code]; !ok {
-		return fmt.Errorf("currency %q is not an ISO 4217 code (use upper case, like USD, EUR, JPY)", code)
+		return fmt.Errorf("currency %s is not an ISO 4217 code (use upper case, like USD, EUR, JPY)", core.Quote(code))
 	}
 	return nil
 }
@@ -196,12 +198,12 @@ func checkProperties(kind store.Kind, defs []PropertyDef, in map[string]any, cre
 		v := in[k]
 		d, ok := byName[k]
 		if !ok {
-			errs = append(errs, fmt.Errorf("unknown property %q for %s; defined properties: %s", k, kind, propertyNames(defs)))
+			errs = append(errs, fmt.Errorf("unknown property %s for %s; defined properties: %s", core.Quote(k), kind, propertyNames(defs)))
 			continue
 		}
 		if v == nil {
 			if d.Required {
-				errs = append(errs, fmt.Errorf("property %q is required and cannot be removed", k))
+				errs = append(errs, fmt.Errorf("property %s is required and cannot be removed", core.Quote(k)))
 			}
 			out[k] = nil
 			continue
@@ -225,7 +227,7 @@ func checkProperties(kind store.Kind, defs []PropertyDef, in map[string]any, cre
 
 func checkProperty(d PropertyDef, v any) (any, error) {
 	bad := func(want string) error {
-		return fmt.Errorf("property %q must be %s, not %v", d.Name, want, v)
+		return fmt.Errorf("property %q must be %s, not %s", d.Name, want, core.Quote(fmt.Sprint(v)))
 	}
 	switch d.Type {
 	case PropString:
@@ -233,7 +235,7 @@ func checkProperty(d PropertyDef, v any) (any, error) {
 		if !ok {
 			return nil, bad("a string")
 		}
-		return s, checkText("property "+d.Name, s, maxPropString, true)
+		return untrusted.Clean(s), checkText("property "+d.Name, s, maxPropString, true)
 	case PropNumber:
 		f, ok := v.(float64)
 		if !ok {

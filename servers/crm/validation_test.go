@@ -1,11 +1,15 @@
 package crm_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mcpfleet/mcpfleet/servers/crm"
+	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
 // TestBadInputChangesNothing sends invalid and hostile input to every write
@@ -32,7 +36,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"create_contact", obj{"first_name": "Bob\u202egnp.exe"}, "control character"},
 			{"create_contact", obj{"first_name": "Line\nbreak"}, "control character"},
 			{"create_contact", obj{"first_name": huge}, "the limit is 200"},
-			{"create_contact", obj{"title": "CTO"}, "needs at least a first_name"},
+			{"create_contact", obj{"title": "CTO"}, "give at least one of: first_name, last_name, email"},
 			{"create_contact", obj{"first_name": "Bob", "company_id": 987654}, "company 987654 not found"},
 			{"create_contact", obj{"first_name": "Bob", "company_id": -1}, "positive id"},
 			{"create_contact", obj{"first_name": "Bob", "properties": obj{"tier": "gold"}}, `unknown property "tier"`},
@@ -59,7 +63,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"move_deal_stage", obj{"id": dl.Record.ID, "expected_version": 1, "stage": "'; DROP TABLE deals; --"}, "unknown stage"},
 			{"log_activity", obj{"kind": "note", "subject": strings.Repeat("s", 501), "company_id": co.Record.ID}, "the limit is 500"},
 			{"log_activity", obj{"kind": "note", "subject": "x", "body": strings.Repeat("b", 20001), "company_id": co.Record.ID}, "the limit is 20000"},
-			{"delete_record", obj{"type": "owners", "id": 1}, "enum: owners does not equal any of"},
+			{"delete_record", obj{"type": "owners", "id": 1}, `type: value "owners" is not one of`},
 			{"delete_record", obj{"type": "deals", "id": dl.Record.ID, "expected_version": 9}, "conflict"},
 		}
 		for _, c := range cases {
@@ -171,4 +175,104 @@ func TestFindDuplicateContacts(t *testing.T) {
 		callErr(t, s, "find_duplicate_contacts", obj{"contact_id": 4444}, "contact 4444 not found")
 		callErr(t, s, "find_duplicate_contacts", obj{"limit": 500}, "out of range")
 	})
+}
+
+// TestDemoDuplicatesArePrecise: the demo data holds three deliberate
+// near-duplicates (same person, same company, e-mail in another case) and
+// find_duplicate_contacts reports exactly those, each once with every rule
+// that matched; people who merely share a name at other companies are not
+// reported.
+func TestDemoDuplicatesArePrecise(t *testing.T) {
+	eachDriver(t, "  load_demo_data: true\n", func(t *testing.T, s *server) {
+		out := call[crm.DuplicatesOut](t, s, "find_duplicate_contacts", obj{"limit": 50})
+		if out.Count != 3 {
+			var b strings.Builder
+			for _, g := range out.Groups {
+				fmt.Fprintf(&b, "\n%s %v %q", g.Reason, g.Reasons, g.Key)
+			}
+			t.Fatalf("%d groups, want the 3 deliberate near-duplicates:%s", out.Count, b.String())
+		}
+		for _, g := range out.Groups {
+			a, b := g.Contacts[0], g.Contacts[1]
+			if len(g.Contacts) != 2 || !strings.EqualFold(a.Email, b.Email) || a.Email == b.Email || a.CompanyID == nil || b.CompanyID == nil || *a.CompanyID != *b.CompanyID ||
+				a.FirstName+a.LastName != b.FirstName+b.LastName {
+				t.Errorf("not a deliberate near-duplicate: %+v", g)
+			}
+			if !slices.Equal(g.Reasons, []string{"same_email", "same_name_company"}) {
+				t.Errorf("reasons = %v", g.Reasons)
+			}
+		}
+	})
+}
+
+// TestCreateToolsDeclareRequiredFields: the create tools' schemas say what
+// a new record needs, and arguments without it are refused before anything
+// is written.
+func TestCreateToolsDeclareRequiredFields(t *testing.T) {
+	s := startServer(t, store.SQLite, "")
+	tools, err := s.cs.ListTools(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas := map[string]map[string]any{}
+	for _, tool := range tools.Tools {
+		b, _ := json.Marshal(tool.InputSchema)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		schemas[tool.Name] = m
+	}
+	for tool, want := range map[string]string{"create_company": "name", "create_deal": "name", "log_activity": "subject"} {
+		req, _ := schemas[tool]["required"].([]any)
+		if !slices.Contains(req, any(want)) {
+			t.Errorf("%s: required = %v, want %s in it", tool, req, want)
+		}
+		if typ := schemas[tool]["properties"].(map[string]any)[want].(map[string]any)["type"]; typ != "string" {
+			t.Errorf("%s.%s: type %v, want string", tool, want, typ)
+		}
+	}
+	anyOf, _ := json.Marshal(schemas["create_contact"]["anyOf"])
+	if string(anyOf) != `[{"required":["first_name"]},{"required":["last_name"]},{"required":["email"]}]` {
+		t.Errorf("create_contact anyOf = %s", anyOf)
+	}
+	if req, _ := schemas["update_company"]["required"].([]any); slices.Contains(req, any("name")) {
+		t.Errorf("update_company requires name: %v", req)
+	}
+
+	before := s.counts(t)
+	callErr(t, s, "create_company", obj{"domain": "acme.example"}, "name")
+	callErr(t, s, "create_deal", obj{"amount": 5}, "name")
+	callErr(t, s, "create_contact", obj{"title": "CTO"}, "give at least one of: first_name, last_name, email")
+	if after := s.counts(t); !maps.Equal(before, after) {
+		t.Errorf("a refused create wrote something: %v -> %v", before, after)
+	}
+	call[crm.WriteOut[crm.ContactView]](t, s, "create_contact", obj{"email": "only@mail.example"})
+}
+
+// TestInvisibleTextIsDropped: the CRM applies the fleet's one rule for
+// untrusted text (pkg/core/untrusted), as GitHub does: zero-width and tag
+// characters never reach what a model reads, whether written through a
+// tool or already in the database.
+func TestInvisibleTextIsDropped(t *testing.T) {
+	yaml := "  custom_properties:\n    contacts:\n      - {name: notes, type: string}\n"
+	s := startServer(t, store.SQLite, yaml)
+	hidden := "Ada\u200b\u200dLove\U000E0041\U000E0042lace"
+	ct := call[crm.WriteOut[crm.ContactView]](t, s, "create_contact", obj{"first_name": hidden, "title": "C\u2060TO",
+		"email": "ada\u200b@example.com", "properties": obj{"notes": "pay\u200bme"}})
+	if c := ct.Record; c.FirstName != "AdaLovelace" || c.Title != "CTO" || c.Email != "ada@example.com" || c.Properties["notes"] != "payme" {
+		t.Errorf("created contact = %+v", c)
+	}
+	act := call[crm.WriteOut[crm.ActivityView]](t, s, "log_activity", obj{"kind": "note", "subject": "Call\u200b", "body": "line one\n\u200bline two",
+		"contact_id": ct.Record.ID})
+	if act.Record.Subject != "Call" || act.Record.Body != "line one\nline two" {
+		t.Errorf("activity = %+v", act.Record)
+	}
+	// A row written around the tools (an old database, another program).
+	if _, err := s.svc.Store().BulkInsert(t.Context(), store.Companies, []string{"name", "properties"}, [][]any{{"Hid\u200bden Co", map[string]any{}}}); err != nil {
+		t.Fatal(err)
+	}
+	found := call[crm.SearchOut](t, s, "search_records", obj{"type": "companies", "query": "Co"})
+	b, _ := json.Marshal(found)
+	if strings.Contains(string(b), "\u200b") || strings.Contains(string(b), `\u200b`) || !strings.Contains(string(b), "Hidden Co") {
+		t.Errorf("search result carries invisible text: %s", b)
+	}
 }

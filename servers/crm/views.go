@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
@@ -93,23 +94,30 @@ type ActivityView struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
+// clean applies the fleet's one rule for untrusted text (pkg/core/untrusted)
+// to what the store returns: writes are cleaned already, but rows restored
+// from an export or written by other programs may not be.
+func clean(s string) string { return untrusted.Clean(s) }
+
 func recordURI(kind store.Kind, id int64) string { return fmt.Sprintf("crm://%s/%d", kind, id) }
 
-func ownerView(o store.Owner) OwnerView { return OwnerView{ID: o.ID, Name: o.Name, Email: o.Email} }
+func ownerView(o store.Owner) OwnerView {
+	return OwnerView{ID: o.ID, Name: clean(o.Name), Email: clean(o.Email)}
+}
 
 func companyView(c store.Company) CompanyView {
-	return CompanyView{ID: c.ID, Version: c.Version, Name: c.Name, Domain: c.Domain, Industry: c.Industry, OwnerID: c.OwnerID,
+	return CompanyView{ID: c.ID, Version: c.Version, Name: clean(c.Name), Domain: clean(c.Domain), Industry: clean(c.Industry), OwnerID: c.OwnerID,
 		Properties: c.Properties, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, URI: recordURI(store.Companies, c.ID)}
 }
 
 func contactView(c store.Contact) ContactView {
-	return ContactView{ID: c.ID, Version: c.Version, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
-		Title: c.Title, CompanyID: c.CompanyID, OwnerID: c.OwnerID, Properties: c.Properties,
+	return ContactView{ID: c.ID, Version: c.Version, FirstName: clean(c.FirstName), LastName: clean(c.LastName), Email: clean(c.Email), Phone: clean(c.Phone),
+		Title: clean(c.Title), CompanyID: c.CompanyID, OwnerID: c.OwnerID, Properties: c.Properties,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, URI: recordURI(store.Contacts, c.ID)}
 }
 
 func (s *Service) dealView(d store.Deal) DealView {
-	v := DealView{ID: d.ID, Version: d.Version, Name: d.Name, Pipeline: d.Pipeline, Stage: d.Stage, Status: d.Status,
+	v := DealView{ID: d.ID, Version: d.Version, Name: clean(d.Name), Pipeline: d.Pipeline, Stage: d.Stage, Status: d.Status,
 		Amount: fromMinor(d.AmountMinor, d.Currency), Currency: d.Currency, CloseDate: string(d.CloseDate),
 		CompanyID: d.CompanyID, OwnerID: d.OwnerID, ContactIDs: d.ContactIDs, ClosedAt: d.ClosedAt, Properties: d.Properties,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, URI: recordURI(store.Deals, d.ID)}
@@ -122,7 +130,7 @@ func (s *Service) dealView(d store.Deal) DealView {
 }
 
 func (s *Service) activityView(a store.Activity) ActivityView {
-	v := ActivityView{ID: a.ID, Version: a.Version, Kind: a.Kind, Subject: a.Subject, Body: a.Body, OccurredAt: a.OccurredAt,
+	v := ActivityView{ID: a.ID, Version: a.Version, Kind: a.Kind, Subject: clean(a.Subject), Body: clean(a.Body), OccurredAt: a.OccurredAt,
 		DueDate: string(a.DueDate), Done: a.Done, CompanyID: a.CompanyID, ContactID: a.ContactID, DealID: a.DealID,
 		OwnerID: a.OwnerID, CreatedAt: a.CreatedAt}
 	v.Overdue = a.Kind == "task" && !a.Done && a.DueDate != "" && string(a.DueDate) < s.today()

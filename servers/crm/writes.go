@@ -10,7 +10,9 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core"
 	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
+	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
@@ -46,7 +48,10 @@ func (f *fieldSet) text(col string, v *string, max int, multiline bool) {
 		f.fail(err)
 		return
 	}
-	f.set(col, strings.TrimSpace(*v))
+	// Control and bidirectional characters are refused above; what else
+	// renders as nothing (zero-width characters, tag characters) is dropped
+	// by the fleet's one rule for untrusted text.
+	f.set(col, strings.TrimSpace(untrusted.Clean(*v)))
 }
 
 // checked sets a column whose non-empty value must pass check.
@@ -54,7 +59,7 @@ func (f *fieldSet) checked(col string, v *string, check func(string) error) {
 	if v == nil {
 		return
 	}
-	s := strings.TrimSpace(*v)
+	s := strings.TrimSpace(untrusted.Clean(*v))
 	if s != "" {
 		if err := check(s); err != nil {
 			f.fail(err)
@@ -88,7 +93,7 @@ var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]
 
 func checkDomain(v string) error {
 	if len(v) > 253 || !domainRE.MatchString(v) {
-		return fmt.Errorf("domain %q is not a domain name like example.com (lower case, no scheme or path)", v)
+		return fmt.Errorf("domain %s is not a domain name like example.com (lower case, no scheme or path)", core.Quote(v))
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core"
 )
 
 // allowlist is a connection's list of owners and repositories. An empty
@@ -92,7 +94,7 @@ var (
 
 func checkOwner(owner string) error {
 	if !ownerRE.MatchString(owner) {
-		return fmt.Errorf("owner %q is not a GitHub user or organization name", owner)
+		return fmt.Errorf("owner %s is not a GitHub user or organization name", core.Quote(owner))
 	}
 	return nil
 }
@@ -102,7 +104,7 @@ func checkRepoName(owner, repo string) error {
 		return err
 	}
 	if !repoRE.MatchString(repo) || repo == "." || repo == ".." {
-		return fmt.Errorf("repo %q is not a GitHub repository name (give owner and repo separately)", repo)
+		return fmt.Errorf("repo %s is not a GitHub repository name (give owner and repo separately)", core.Quote(repo))
 	}
 	return nil
 }
@@ -113,11 +115,11 @@ func checkPath(p string) error {
 		return nil
 	}
 	if strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\\x00?#") || strings.ContainsFunc(p, isControl) {
-		return fmt.Errorf("path %q is not a relative repository path (no leading /, \\, ?, # or control characters)", p)
+		return fmt.Errorf("path %s is not a relative repository path (no leading /, \\, ?, # or control characters)", core.Quote(p))
 	}
 	for seg := range strings.SplitSeq(strings.TrimSuffix(p, "/"), "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("path %q has an empty, . or .. segment", p)
+			return fmt.Errorf("path %s has an empty, . or .. segment", core.Quote(p))
 		}
 	}
 	return nil
@@ -134,7 +136,7 @@ func checkRef(what, ref string) error {
 		strings.Contains(ref, "@{") || strings.ContainsAny(ref, " ~^:?*[\\#%") || strings.ContainsFunc(ref, isControl) ||
 		len(ref) > 255
 	if bad {
-		return fmt.Errorf("%s %q is not a valid git branch, tag or commit name", what, ref)
+		return fmt.Errorf("%s %s is not a valid git branch, tag or commit name", what, core.Quote(ref))
 	}
 	return nil
 }

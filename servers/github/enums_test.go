@@ -15,10 +15,10 @@ func TestEnumsAreValidatedBeforeGitHubIsCalled(t *testing.T) {
 		args obj
 		want string
 	}{
-		{"list_issues", merge(hello, obj{"state": "merged"}), "/properties/state: enum: merged does not equal any of: [open closed all]"},
-		{"list_issues", merge(hello, obj{"direction": "sideways"}), "/properties/direction"},
-		{"merge_pull_request", merge(hello, obj{"pull_number": 1, "merge_method": "octopus"}), "/properties/merge_method"},
-		{"search", obj{"kind": "users", "query": "x"}, "/properties/kind"},
+		{"list_issues", merge(hello, obj{"state": "merged"}), `state: value "merged" is not one of: open, closed, all`},
+		{"list_issues", merge(hello, obj{"direction": "sideways"}), "direction: value"},
+		{"merge_pull_request", merge(hello, obj{"pull_number": 1, "merge_method": "octopus"}), "merge_method: value"},
+		{"search", obj{"kind": "users", "query": "x"}, "kind: value"},
 	} {
 		before := len(s.requestsSince(0))
 		msg := s.fails(tc.tool, tc.args)

@@ -2,9 +2,11 @@ package github
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -52,6 +54,16 @@ func explainError(c *Conn, spec core.ToolSpec, err error) error {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return err
 	}
+	if ute, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		// A proxy, an old GitHub Enterprise Server or a changed endpoint
+		// answered with JSON of another shape. Retrying will not help.
+		return fmt.Errorf("GitHub (connection %q) answered with JSON this tool does not expect (%s where %s was expected); "+
+			"the endpoint may differ on this GitHub version or a proxy answered instead: check the connection's base_url, or use another tool",
+			c.Name, jsonKind(ute.Value), jsonKindOf(ute.Type))
+	}
+	if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Errorf("GitHub (connection %q) answered with something that is not JSON; a proxy may have answered instead: check the connection's base_url and try again later", c.Name)
+	}
 	if _, ok := errors.AsType[*url.Error](err); ok {
 		// The request never got an answer: connection refused, a failed
 		// token refresh, a timeout after retries.
@@ -68,6 +80,10 @@ func explainResponse(c *Conn, spec core.ToolSpec, er *gh.ErrorResponse) error {
 		status = er.Response.StatusCode
 		if r := er.Response.Request; r != nil && r.URL != nil {
 			path := strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(c.apiURL.Path, "/"))
+			// The path holds the caller's arguments: quote it short.
+			if len(path) > 200 {
+				path = path[:200] + "..."
+			}
 			what = r.Method + " " + path
 		}
 	}
@@ -102,7 +118,59 @@ func explainResponse(c *Conn, spec core.ToolSpec, er *gh.ErrorResponse) error {
 		}
 		return fmt.Errorf("GitHub rejected the request as invalid (422: %s); fix the arguments and call again", msg)
 	}
+	if status == 414 || status == 431 {
+		return fmt.Errorf("GitHub refused %s as too long (%d); shorten the arguments (query, path, ref) and call again", what, status)
+	}
 	return fmt.Errorf("GitHub answered %s with %d: %s", what, status, msg)
+}
+
+// jsonKind names the JSON type of the value a decoder reports in an
+// UnmarshalTypeError: encoding/json gives its kind ("array"), segmentio's
+// decoder the start of the value itself ("[1,").
+func jsonKind(v string) string {
+	v = strings.TrimSpace(strings.Trim(strings.TrimSpace(v), `"`))
+	for _, k := range []string{"array", "object", "string", "number", "bool"} {
+		if strings.HasPrefix(v, k) {
+			return "a JSON " + k
+		}
+	}
+	if v == "" {
+		return "a JSON value"
+	}
+	switch c := v[0]; {
+	case c == '[':
+		return "a JSON array"
+	case c == '{':
+		return "a JSON object"
+	case c == '"' || c == '\\':
+		return "a JSON string"
+	case c == 't' || c == 'f':
+		return "a JSON bool"
+	case c == 'n':
+		return "a JSON null"
+	}
+	return "a JSON number"
+}
+
+// jsonKindOf names the JSON shape a Go type decodes from.
+func jsonKindOf(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // message cleans and bounds a message taken from a GitHub answer.

@@ -60,11 +60,10 @@ func TestToolsGuard(t *testing.T) {
 }
 
 // Token budgets of the default tools/list, estimated as JSON bytes / 4
-// (the usual rule of thumb for English and JSON with cl100k/o200k-style
-// tokenizers). What a host puts in the model's context is each tool's
-// name, description and input schema (Claude's and OpenAI's tool formats
-// have no output schema); the whole tools/list message, annotations
-// included, is bounded too. Both are measured with the shipped defaults
+// (coretest.MeasureToolList). What a host puts in the model's context is
+// each tool's name, description and input schema (Claude's and OpenAI's
+// tool formats have no output schema); the whole tools/list message,
+// annotations included, is bounded too. Both are measured with the shipped defaults
 // (github.DefaultConfig), which leave output schemas out of the list.
 const (
 	modelTokenBudget = 6000
@@ -78,14 +77,14 @@ func TestDefaultToolListTokenSize(t *testing.T) {
 	// The shipped defaults, as mcp-github runs with a token from the
 	// environment, plus env overrides.
 	var cs *mcp.ClientSession
-	list := func(kv ...string) listSize {
+	list := func(kv ...string) coretest.ToolListSize {
 		env := map[string]string{"MCPFLEET_GITHUB_TOKEN": fakegithub.Token, "MCPFLEET_GITHUB_BASE_URL": fake.URL()}
 		for i := 0; i+1 < len(kv); i += 2 {
 			env[kv[i]] = kv[i+1]
 		}
 		h := coretest.Start(t, coretest.Options{YAML: string(github.DefaultConfig), Env: env, Modules: []fx.Option{github.Module}})
 		cs = h.Connect(t, nil)
-		return measure(t, cs)
+		return coretest.MeasureToolList(t, cs)
 	}
 	def := list()
 	// Without output schemas, results still carry structured content.
@@ -95,46 +94,14 @@ func TestDefaultToolListTokenSize(t *testing.T) {
 	all := list("MCPFLEET_TOOLS_TOOLSETS", "all")
 	withSchemas := list("MCPFLEET_TOOLS_OUTPUT_SCHEMAS", "true")
 	t.Logf("default tools/list: %d tools; model-facing (name, description, input schema) %d bytes = about %d tokens; whole message %d bytes = about %d tokens (%d with output schemas); %v",
-		def.tools, def.model, def.model/4, def.wire, def.wire/4, withSchemas.wire/4, def.names)
-	t.Logf("every toolset: %d tools; model-facing about %d tokens; whole message about %d tokens", all.tools, all.model/4, all.wire/4)
-	if def.model/4 > modelTokenBudget || def.wire/4 > wireTokenBudget {
+		def.Tools, def.Model, def.ModelTokens(), def.Wire, def.WireTokens(), withSchemas.WireTokens(), def.Names)
+	t.Logf("every toolset: %d tools; model-facing about %d tokens; whole message about %d tokens", all.Tools, all.ModelTokens(), all.WireTokens())
+	if def.ModelTokens() > modelTokenBudget || def.WireTokens() > wireTokenBudget {
 		t.Errorf("default tools/list is about %d tokens for the model (budget %d) and %d on the wire (budget %d): consolidate tools or shorten descriptions",
-			def.model/4, modelTokenBudget, def.wire/4, wireTokenBudget)
+			def.ModelTokens(), modelTokenBudget, def.WireTokens(), wireTokenBudget)
 	}
-	if def.schemas != 0 || withSchemas.schemas != withSchemas.tools || def.tools != withSchemas.tools {
+	if def.OutputSchemas != 0 || withSchemas.OutputSchemas != withSchemas.Tools || def.Tools != withSchemas.Tools {
 		t.Errorf("output schemas: %d of %d tools by default (want none), %d of %d with tools.output_schemas: true (want all)",
-			def.schemas, def.tools, withSchemas.schemas, withSchemas.tools)
+			def.OutputSchemas, def.Tools, withSchemas.OutputSchemas, withSchemas.Tools)
 	}
-}
-
-type listSize struct {
-	tools, model, wire int
-	schemas            int // tools with an output schema
-	names              []string
-}
-
-func measure(t *testing.T, cs *mcp.ClientSession) listSize {
-	t.Helper()
-	res, err := cs.ListTools(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wire, err := json.Marshal(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sz := listSize{tools: len(res.Tools), wire: len(wire)}
-	for _, tool := range res.Tools {
-		b, _ := json.Marshal(struct {
-			Name        string `json:"name"`
-			Description string `json:"description"`
-			InputSchema any    `json:"input_schema"`
-		}{tool.Name, tool.Description, tool.InputSchema})
-		sz.model += len(b)
-		sz.names = append(sz.names, tool.Name)
-		if tool.OutputSchema != nil {
-			sz.schemas++
-		}
-	}
-	return sz
 }

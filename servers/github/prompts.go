@@ -28,7 +28,7 @@ func (s *Service) promptTarget(args map[string]string) (owner, repo string, numb
 	owner, repo, conn = args["owner"], args["repo"], args["connection"]
 	number, perr := strconv.Atoi(args["number"])
 	if perr != nil || number <= 0 {
-		return "", "", 0, "", &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("number %q is not a positive issue or pull request number", args["number"])}
+		return "", "", 0, "", &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("number %s is not a positive issue or pull request number", core.Quote(args["number"]))}
 	}
 	if _, err := s.access(scope{conn: conn, owner: owner, repo: repo}, false); err != nil {
 		return "", "", 0, "", &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}

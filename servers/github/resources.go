@@ -44,11 +44,11 @@ func (s *Service) readContents(ctx context.Context, uri string) (*mcp.ReadResour
 	}
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme != "github" {
-		return nil, invalid(fmt.Errorf("%q is not a github://owner/repo/contents/path URI", uri))
+		return nil, invalid(fmt.Errorf("%s is not a github://owner/repo/contents/path URI", core.Quote(uri)))
 	}
 	repo, path, ok := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/contents")
 	if !ok || (path != "" && path[0] != '/') {
-		return nil, invalid(fmt.Errorf("%q is not a github://owner/repo/contents/path URI", uri))
+		return nil, invalid(fmt.Errorf("%s is not a github://owner/repo/contents/path URI", core.Quote(uri)))
 	}
 	path = strings.TrimPrefix(path, "/")
 	q := u.Query()

@@ -153,7 +153,7 @@ func (s *Service) connection(name string) (*Conn, error) {
 		}
 		names = append(names, n)
 	}
-	return nil, fmt.Errorf("connection %q is not configured; use one of: %s", name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("connection %s is not configured; use one of: %s", core.Quote(name), strings.Join(names, ", "))
 }
 
 // access checks a call before it reaches GitHub: the connection exists,
@@ -264,7 +264,7 @@ func (p Page) options() (gh.ListOptions, error) {
 	if p.Cursor != "" {
 		n, err := strconv.Atoi(p.Cursor)
 		if err != nil || n < 1 {
-			return gh.ListOptions{}, fmt.Errorf("cursor %q is not one this server issued; pass next_cursor unchanged, or omit it for the first page", p.Cursor)
+			return gh.ListOptions{}, fmt.Errorf("cursor %s is not one this server issued; pass next_cursor unchanged, or omit it for the first page", core.Quote(p.Cursor))
 		}
 		page = n
 	}
@@ -293,7 +293,7 @@ func parseTime(field, v string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%s %q is not an RFC 3339 time such as 2024-05-01T00:00:00Z", field, v)
+		return time.Time{}, fmt.Errorf("%s %s is not an RFC 3339 time such as 2024-05-01T00:00:00Z", field, core.Quote(v))
 	}
 	return t, nil
 }

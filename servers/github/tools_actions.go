@@ -165,7 +165,7 @@ func workflowRef(w string) (id int64, file string, err error) {
 		return n, "", nil
 	}
 	if !workflowFileRE.MatchString(w) {
-		return 0, "", fmt.Errorf("workflow %q is neither a numeric id nor a workflow file name such as ci.yml", w)
+		return 0, "", fmt.Errorf("workflow %s is neither a numeric id nor a workflow file name such as ci.yml", core.Quote(w))
 	}
 	return 0, w, nil
 }

@@ -128,7 +128,7 @@ func newGetTeams(s *Service) *core.ToolDef {
 				return TeamsOut{}, fmt.Errorf("method members needs org and team (a team slug; method teams lists them)")
 			}
 			if !teamRE.MatchString(in.Team) {
-				return TeamsOut{}, fmt.Errorf("team %q is not a team slug", in.Team)
+				return TeamsOut{}, fmt.Errorf("team %s is not a team slug", core.Quote(in.Team))
 			}
 			var users []*gh.User
 			users, resp, err = c.client.Teams.ListTeamMembersBySlug(ctx, in.Org, in.Team, &gh.TeamListTeamMembersOptions{ListOptions: opts})

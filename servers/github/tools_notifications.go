@@ -147,7 +147,7 @@ func newMarkNotificationsRead(s *Service) *core.ToolDef {
 				return Done{}, errors.New("give thread_id or owner and repo, not both")
 			}
 			if !threadIDRE.MatchString(in.ThreadID) {
-				return Done{}, fmt.Errorf("thread_id %q is not a notification thread id", in.ThreadID)
+				return Done{}, fmt.Errorf("thread_id %s is not a notification thread id", core.Quote(in.ThreadID))
 			}
 			// The thread's repository must be inside the allowlist: look
 			// before writing.

@@ -418,7 +418,7 @@ func newMergePullRequest(s *Service) *core.ToolDef {
 			return MergeOut{}, errors.New("number must be a positive pull request number")
 		}
 		if in.SHA != "" && !shaRE.MatchString(in.SHA) {
-			return MergeOut{}, fmt.Errorf("sha %q is not a 40-character commit SHA", in.SHA)
+			return MergeOut{}, fmt.Errorf("sha %s is not a 40-character commit SHA", core.Quote(in.SHA))
 		}
 		res, _, err := c.client.PullRequests.Merge(ctx, in.Owner, in.Repo, in.Number, in.CommitMessage,
 			&gh.PullRequestOptions{CommitTitle: in.CommitTitle, SHA: in.SHA, MergeMethod: in.MergeMethod})
@@ -483,14 +483,14 @@ func newSubmitPullRequestReview(s *Service) *core.ToolDef {
 		}
 		for _, lc := range in.Comments {
 			if err := checkPath(lc.Path); err != nil || lc.Path == "" || lc.Line <= 0 {
-				return Ref{}, fmt.Errorf("comment on %q line %d: a comment needs a path and a positive line", lc.Path, lc.Line)
+				return Ref{}, fmt.Errorf("comment on %s line %d: a comment needs a path and a positive line", core.Quote(lc.Path), lc.Line)
 			}
 			side := lc.Side
 			if side == "" {
 				side = "RIGHT"
 			}
 			if side != "RIGHT" && side != "LEFT" {
-				return Ref{}, fmt.Errorf("comment side %q is not RIGHT or LEFT", lc.Side)
+				return Ref{}, fmt.Errorf("comment side %s is not RIGHT or LEFT", core.Quote(lc.Side))
 			}
 			req.Comments = append(req.Comments, &gh.DraftReviewComment{Path: gh.String(lc.Path), Line: gh.Int(lc.Line), Side: gh.String(side), Body: gh.String(lc.Body)})
 		}

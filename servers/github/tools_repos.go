@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	gh "github.com/google/go-github/v66/github"
 
@@ -549,11 +550,28 @@ func newSearch(s *Service) *core.ToolDef {
 	})
 }
 
+// GitHub's documented limits on a search query.
+const (
+	maxSearchQuery     = 256
+	maxSearchOperators = 5
+)
+
+var searchOperatorRE = regexp.MustCompile(`\b(AND|OR|NOT)\b`)
+
 // searchQuery adds the kind and scope qualifiers to the model's query.
 func searchQuery(c *Conn, in SearchIn) (string, error) {
 	q := strings.TrimSpace(in.Query)
 	if q == "" {
 		return "", errors.New("query is empty")
+	}
+	// GitHub refuses longer queries (with 422, or 431 when the URL itself
+	// is too long); saying so here spares the caller a search-rate-limited
+	// round trip and an opaque status.
+	if n := utf8.RuneCountInString(q); n > maxSearchQuery {
+		return "", fmt.Errorf("query is %d characters; GitHub search accepts at most %d: keep the key words and qualifiers, and give owner and repo as arguments", n, maxSearchQuery)
+	}
+	if n := len(searchOperatorRE.FindAllString(q, -1)); n > maxSearchOperators {
+		return "", fmt.Errorf("query has %d AND/OR/NOT operators; GitHub search accepts at most %d: split it into several searches", n, maxSearchOperators)
 	}
 	if in.Repo != "" && in.Owner == "" {
 		return "", errors.New("repo needs owner")
@@ -718,7 +736,7 @@ func newPushFiles(s *Service) *core.ToolDef {
 		for _, f := range in.Files {
 			errs = append(errs, checkPath(f.Path))
 			if f.Path == "" || seen[f.Path] {
-				errs = append(errs, fmt.Errorf("file path %q is empty or repeated", f.Path))
+				errs = append(errs, fmt.Errorf("file path %s is empty or repeated", core.Quote(f.Path)))
 			}
 			seen[f.Path] = true
 		}

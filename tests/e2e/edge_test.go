@@ -24,7 +24,15 @@ import (
 	"github.com/mcpfleet/mcpfleet/tests/internal/fixturetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(cleanRun{m}) }
+
+// cleanRun removes what the tests built once the tests have run.
+type cleanRun struct{ m *testing.M }
+
+func (c cleanRun) Run() int {
+	defer removeBinaries()
+	return c.m.Run()
+}
 
 const protocolVersion = "2025-11-25"
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -106,6 +107,12 @@ type Auth struct {
 	ScopesSupported []string `yaml:"scopes_supported"`
 	OIDC            OIDC     `yaml:"oidc"`
 	APIKeys         []APIKey `yaml:"api_keys"`
+	// APIKeysFrom adds more api_keys entries from a secret reference
+	// (env:NAME or file:/path) or, as here too a literal works, the list
+	// itself: a YAML or JSON list of {id, sha256, scopes, groups}. It lets
+	// keys be configured from the environment alone
+	// (MCPFLEET_AUTH_API_KEYS_FROM), where a list of objects cannot be.
+	APIKeysFrom Secret `yaml:"api_keys_from"`
 	// Stdio is the principal used for the stdio transport, where there is
 	// no token.
 	Stdio StdioPrincipal `yaml:"stdio"`
@@ -144,7 +151,8 @@ func (o OIDC) Enabled() bool { return o.Issuer != "" }
 type APIKey struct {
 	// ID names the client; it becomes the principal's subject.
 	ID string `yaml:"id"`
-	// SHA256 is the hex SHA-256 of the key ("mcpfleet apikey hash").
+	// SHA256 is the hex SHA-256 of the key, as "mcpfleet apikey new"
+	// prints it; the key itself is never stored.
 	SHA256 string   `yaml:"sha256"`
 	Scopes []string `yaml:"scopes"`
 	Groups []string `yaml:"groups"`
@@ -258,19 +266,41 @@ func NewDefaultConfig() Config {
 	}
 }
 
-// Decode fills c from the document's core sections.
+// Decode fills c from the document's core sections, reporting the problems
+// of every section, not just the first.
 func (c *Config) Decode(d *Document) error {
 	rv := reflect.ValueOf(c).Elem()
 	t := rv.Type()
+	var errs []error
 	for i := range t.NumField() {
 		key, ok := yamlKey(t.Field(i))
 		if !ok {
 			continue
 		}
-		if err := d.Section(key, rv.Field(i).Addr().Interface()); err != nil {
-			return err
-		}
+		errs = append(errs, d.Section(key, rv.Field(i).Addr().Interface()))
 	}
+	errs = append(errs, c.Auth.loadAPIKeys())
+	return errors.Join(errs...)
+}
+
+var yamlValueRE = regexp.MustCompile("`[^`]*`")
+
+// loadAPIKeys appends the entries of api_keys_from to api_keys.
+func (a *Auth) loadAPIKeys() error {
+	if !a.APIKeysFrom.IsSet() {
+		return nil
+	}
+	var keys []APIKey
+	dec := yaml.NewDecoder(strings.NewReader(a.APIKeysFrom.Reveal()))
+	dec.KnownFields(true)
+	if err := dec.Decode(&keys); err != nil {
+		// The value should hold only hashes, but a raw key pasted by
+		// mistake must not reach the log: yaml's quoted values are dropped.
+		detail := yamlValueRE.ReplaceAllString(strings.ReplaceAll(err.Error(), "\n", " "), "a value")
+		return fmt.Errorf("auth.api_keys_from (%s) is not a list of api_keys entries such as [{id: ci-bot, sha256: <64 hex digits>}]: %s",
+			a.APIKeysFrom, detail)
+	}
+	a.APIKeys = append(a.APIKeys, keys...)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -34,10 +35,20 @@ const EnvPrefix = "MCPFLEET_"
 type Document struct {
 	sections map[string]*yaml.Node
 	lookup   func(string) (string, bool)
+	// file is the config file's path, named in errors about its keys.
+	file string
 
 	mu      sync.Mutex
 	used    map[string]bool
 	decoded map[string]any
+	// envKnown holds every override variable a decoded section reads;
+	// envRefs every variable a secret reference (env:NAME) reads.
+	envKnown map[string]bool
+	envRefs  map[string]bool
+	// collect makes Section record problems for Err instead of failing,
+	// so one start reports every bad section.
+	collect  bool
+	problems []error
 }
 
 // Parse builds a Document from YAML layers, later layers overriding earlier
@@ -47,7 +58,8 @@ func Parse(lookup func(string) (string, bool), layers ...[]byte) (*Document, err
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	d := &Document{sections: map[string]*yaml.Node{}, lookup: lookup, used: map[string]bool{}, decoded: map[string]any{}}
+	d := &Document{sections: map[string]*yaml.Node{}, lookup: lookup, used: map[string]bool{}, decoded: map[string]any{},
+		envKnown: map[string]bool{}, envRefs: map[string]bool{}}
 	for i, layer := range layers {
 		if len(bytes.TrimSpace(layer)) == 0 {
 			continue
@@ -90,6 +102,9 @@ func Load(path string, defaults []byte, lookup func(string) (string, bool)) (*Do
 	if err != nil && path != "" {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if d != nil {
+		d.file = path
+	}
 	return d, err
 }
 
@@ -118,7 +133,9 @@ func mergeNodes(a, b *yaml.Node) *yaml.Node {
 // Section decodes the named top-level section into into (a pointer, usually
 // to a struct holding defaults), applies environment overrides and resolves
 // secret references. A missing section leaves into unchanged apart from
-// overrides.
+// overrides. Every problem in the section is reported, each at its line in
+// the file; after [Document.CollectErrors] they are kept for
+// [Document.Err] and Section returns nil.
 func (d *Document) Section(name string, into any) error {
 	d.mu.Lock()
 	d.used[name] = true
@@ -130,30 +147,69 @@ func (d *Document) Section(name string, into any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("config section %s: decode target must be a non-nil pointer", name)
 	}
+	var errs []error
 	if node != nil && !(node.Kind == yaml.ScalarNode && node.Tag == "!!null") {
-		if err := decodeStrict(node, into); err != nil {
-			return fmt.Errorf("config section %s: %w", name, err)
+		errs = append(errs, unknownKeys(node, rv.Type().Elem(), name)...)
+		// Decoding the node itself (not a re-encoded copy) keeps the
+		// file's line numbers; yaml reports every type mismatch at once.
+		if err := node.Decode(into); err != nil {
+			errs = append(errs, typeErrors(err)...)
 		}
 	}
-	if err := applyEnv(rv.Elem(), envName(name), d.lookup); err != nil {
-		return fmt.Errorf("config section %s: %w", name, err)
+	known, refs := map[string]bool{}, map[string]bool{}
+	errs = append(errs, applyEnv(rv.Elem(), envName(name), d.lookup, known)...)
+	if err := resolveSecrets(rv.Elem(), name, d.lookup, refs); err != nil {
+		errs = append(errs, err)
 	}
-	if err := resolveSecrets(rv.Elem(), name, d.lookup); err != nil {
-		return fmt.Errorf("config section %s: %w", name, err)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	maps.Copy(d.envKnown, known)
+	maps.Copy(d.envRefs, refs)
+	if len(errs) == 0 {
+		return nil
 	}
-	return nil
+	prefix := "config section " + name
+	if d.file != "" {
+		prefix = d.file + ": " + prefix
+	}
+	for i, e := range errs {
+		errs[i] = fmt.Errorf("%s: %w", prefix, e)
+	}
+	if d.collect {
+		d.problems = append(d.problems, errs...)
+		return nil
+	}
+	return errors.Join(errs...)
 }
 
-// decodeStrict decodes a node rejecting unknown keys. yaml.v3 only checks
-// known fields through a Decoder, so the node is re-encoded once.
-func decodeStrict(node *yaml.Node, into any) error {
-	b, err := yaml.Marshal(node)
-	if err != nil {
-		return err
+// typeErrors splits yaml's "unmarshal errors" into one error per problem,
+// each starting with its line.
+func typeErrors(err error) []error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return []error{err}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	return dec.Decode(into)
+	out := make([]error, len(te.Errors))
+	for i, e := range te.Errors {
+		out[i] = errors.New(e)
+	}
+	return out
+}
+
+// CollectErrors makes every later Section call record its problems instead
+// of returning them, so that a server start can decode every section (each
+// module decodes its own) and report all problems at once through Err.
+func (d *Document) CollectErrors() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.collect = true
+}
+
+// Err returns the problems Section recorded since CollectErrors.
+func (d *Document) Err() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return errors.Join(d.problems...)
 }
 
 // LookupEnv reads an environment variable through the same lookup the
@@ -230,29 +286,49 @@ var (
 )
 
 // applyEnv walks v and sets every scalar field whose environment variable
-// is present.
-func applyEnv(v reflect.Value, name string, lookup func(string) (string, bool)) error {
+// is present, recording every variable name it could read in known.
+func applyEnv(v reflect.Value, name string, lookup func(string) (string, bool), known map[string]bool) []error {
 	if v.Kind() == reflect.Struct && v.Type() != secretType {
 		t := v.Type()
+		var errs []error
 		for i := range t.NumField() {
 			key, ok := yamlKey(t.Field(i))
 			if !ok {
 				continue
 			}
-			if err := applyEnv(v.Field(i), name+"_"+strings.TrimPrefix(envName(key), EnvPrefix), lookup); err != nil {
-				return err
-			}
+			errs = append(errs, applyEnv(v.Field(i), name+"_"+strings.TrimPrefix(envName(key), EnvPrefix), lookup, known)...)
 		}
+		return errs
+	}
+	if !settable(v.Type()) {
 		return nil
 	}
+	known[name] = true
 	raw, ok := lookup(name)
 	if !ok {
 		return nil
 	}
 	if err := setScalar(v, raw); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return []error{fmt.Errorf("%s: %w", name, err)}
 	}
 	return nil
+}
+
+// settable reports whether a value of type t can be set from one
+// environment variable.
+func settable(t reflect.Type) bool {
+	switch {
+	case t == secretType, t == durationType, t == byteSizeType:
+		return true
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return true
+	case reflect.Slice:
+		return t.Elem().Kind() == reflect.String
+	}
+	return false
 }
 
 func setScalar(v reflect.Value, raw string) error {
@@ -328,11 +404,15 @@ func setScalar(v reflect.Value, raw string) error {
 	return nil
 }
 
-// resolveSecrets fills in every Secret reference below v.
-func resolveSecrets(v reflect.Value, path string, lookup func(string) (string, bool)) error {
+// resolveSecrets fills in every Secret reference below v, recording the
+// variables env: references read in refs.
+func resolveSecrets(v reflect.Value, path string, lookup func(string) (string, bool), refs map[string]bool) error {
 	switch {
 	case v.Type() == secretType:
 		s := v.Addr().Interface().(*Secret)
+		if name, ok := strings.CutPrefix(s.ref, "env:"); ok {
+			refs[name] = true
+		}
 		if err := s.resolve(lookup); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -343,13 +423,13 @@ func resolveSecrets(v reflect.Value, path string, lookup func(string) (string, b
 			if !ok {
 				continue
 			}
-			if err := resolveSecrets(v.Field(i), path+"."+key, lookup); err != nil {
+			if err := resolveSecrets(v.Field(i), path+"."+key, lookup, refs); err != nil {
 				return err
 			}
 		}
 	case v.Kind() == reflect.Slice:
 		for i := range v.Len() {
-			if err := resolveSecrets(v.Index(i), fmt.Sprintf("%s[%d]", path, i), lookup); err != nil {
+			if err := resolveSecrets(v.Index(i), fmt.Sprintf("%s[%d]", path, i), lookup, refs); err != nil {
 				return err
 			}
 		}
@@ -359,13 +439,109 @@ func resolveSecrets(v reflect.Value, path string, lookup func(string) (string, b
 		for _, k := range keys {
 			elem := reflect.New(v.Type().Elem()).Elem()
 			elem.Set(v.MapIndex(k))
-			if err := resolveSecrets(elem, fmt.Sprintf("%s.%v", path, k), lookup); err != nil {
+			if err := resolveSecrets(elem, fmt.Sprintf("%s.%v", path, k), lookup, refs); err != nil {
 				return err
 			}
 			v.SetMapIndex(k, elem)
 		}
 	case v.Kind() == reflect.Pointer && !v.IsNil():
-		return resolveSecrets(v.Elem(), path, lookup)
+		return resolveSecrets(v.Elem(), path, lookup, refs)
 	}
 	return nil
+}
+
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+
+// unknownKeys walks node alongside the Go type it decodes into and reports
+// every key the type has no field for, at the line where the key is
+// written, with the nearest valid key. It stands in for yaml's KnownFields,
+// which works only through a Decoder (so needs the node re-encoded, which
+// loses the file's line numbers) and stops at the first unknown key.
+func unknownKeys(node *yaml.Node, t reflect.Type, path string) []error {
+	if node == nil {
+		return nil
+	}
+	if node.Kind == yaml.AliasNode {
+		node = node.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil // the type checks its own node
+	}
+	var errs []error
+	switch t.Kind() {
+	case reflect.Struct:
+		if node.Kind != yaml.MappingNode {
+			return nil // yaml reports the type mismatch
+		}
+		fields := map[string]reflect.Type{}
+		var inlineMap reflect.Type
+		collectFields(t, fields, &inlineMap)
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			ft, ok := fields[k.Value]
+			switch {
+			case ok:
+				errs = append(errs, unknownKeys(v, ft, join(path, k.Value))...)
+			case inlineMap != nil:
+				errs = append(errs, unknownKeys(v, inlineMap.Elem(), join(path, k.Value))...)
+			default:
+				msg := fmt.Sprintf("line %d: unknown key %s", k.Line, join(path, k.Value))
+				if near := nearest(k.Value, slices.Collect(maps.Keys(fields))); near != "" {
+					msg += fmt.Sprintf(" (did you mean %s?)", near)
+				}
+				errs = append(errs, errors.New(msg))
+			}
+		}
+	case reflect.Map:
+		if node.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			errs = append(errs, unknownKeys(node.Content[i+1], t.Elem(), join(path, node.Content[i].Value))...)
+		}
+	case reflect.Slice, reflect.Array:
+		if node.Kind != yaml.SequenceNode {
+			return nil
+		}
+		for i, item := range node.Content {
+			errs = append(errs, unknownKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	}
+	return errs
+}
+
+// collectFields maps the YAML keys of struct t to their types, descending
+// into inline structs; an inline map takes every other key.
+func collectFields(t reflect.Type, fields map[string]reflect.Type, inlineMap *reflect.Type) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			switch ft.Kind() {
+			case reflect.Struct:
+				collectFields(ft, fields, inlineMap)
+			case reflect.Map:
+				*inlineMap = ft
+			}
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fields[name] = f.Type
+	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -68,22 +69,32 @@ func (s *Store) PipelineRows(ctx context.Context, q PipelineQuery) ([]PipelineRo
 
 // DuplicateGroup is a set of contacts that look like the same person.
 type DuplicateGroup struct {
-	// Reason is "same_email", "same_phone" or "same_name".
+	// Reason is the first rule that matched: "same_email", "same_phone"
+	// or "same_name_company".
 	Reason string
-	// Key is the normalised value they share.
+	// Reasons are all the rules that put exactly these contacts together.
+	Reasons []string
+	// Key is the normalised value they share under Reason.
 	Key        string
 	ContactIDs []int64
 }
 
-// duplicateRules are the normalised keys contacts are compared on. Each key
-// expression is SQL over table alias c, the same in both dialects.
+// duplicateRules are the normalised keys contacts are compared on, from
+// strongest to weakest. Each key expression is SQL over table alias c, the
+// same in both dialects. A full name alone is no evidence (two people
+// called Sam Kim are common); with the same company it is.
 var duplicateRules = []struct {
 	reason, key, present string
 }{
-	{"same_email", "lower(c.email)", "c.email <> ''"},
-	{"same_phone", "replace(replace(replace(replace(replace(replace(c.phone, ' ', ''), '-', ''), '(', ''), ')', ''), '.', ''), '+', '')", "c.phone <> ''"},
-	{"same_name", "lower(c.first_name) || ' ' || lower(c.last_name)", "c.first_name <> '' AND c.last_name <> ''"},
+	{"same_email", "lower(trim(c.email))", "trim(c.email) <> ''"},
+	{"same_phone", phoneDigits, "length(" + phoneDigits + ") >= 7"},
+	{"same_name_company", "lower(trim(c.first_name)) || ' ' || lower(trim(c.last_name)) || ' @' || CAST(c.company_id AS TEXT)",
+		"trim(c.first_name) <> '' AND trim(c.last_name) <> '' AND c.company_id IS NOT NULL"},
 }
+
+// phoneDigits is a phone number without the punctuation checkPhone allows
+// (an extension marker "x" stays, so "555-1234 x1" and "5551234" differ).
+const phoneDigits = "replace(replace(replace(replace(replace(replace(replace(c.phone, ' ', ''), '-', ''), '(', ''), ')', ''), '.', ''), '+', ''), '/', '')"
 
 // DuplicateContacts finds groups of contacts sharing an e-mail address, a
 // phone number (ignoring punctuation) or a full name. With contactID set,
@@ -122,9 +133,17 @@ func (s *Store) DuplicateContacts(ctx context.Context, contactID int64, limit in
 			return nil, err
 		}
 		for _, g := range groups {
-			if len(g.ContactIDs) > 1 {
-				out = append(out, g)
+			if len(g.ContactIDs) < 2 {
+				continue
 			}
+			// The same contacts found by a weaker rule are one group with
+			// two reasons, not two groups.
+			g.Reasons = []string{g.Reason}
+			if i := slices.IndexFunc(out, func(o DuplicateGroup) bool { return slices.Equal(o.ContactIDs, g.ContactIDs) }); i >= 0 {
+				out[i].Reasons = append(out[i].Reasons, g.Reason)
+				continue
+			}
+			out = append(out, g)
 		}
 	}
 	return out, nil

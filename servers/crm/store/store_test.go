@@ -179,7 +179,9 @@ func TestSearchAndReports(t *testing.T) {
 		for _, g := range groups {
 			reasons[g.Reason] += len(g.ContactIDs)
 		}
-		if reasons["same_email"] != 2 || reasons["same_phone"] != 2 || reasons["same_name"] != 4 {
+		// A full name without a shared company is no evidence: the Grace
+		// Hoppers pair up by phone, the Joan Clarkes by e-mail, once each.
+		if reasons["same_email"] != 2 || reasons["same_phone"] != 2 || len(groups) != 2 {
 			t.Fatalf("duplicate groups = %+v", groups)
 		}
 		mine, err := s.DuplicateContacts(ctx, ids[2], 10)
