@@ -165,6 +165,12 @@ func run(ctx context.Context, app App, args []string, streams Streams, lookup fu
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := fxApp.Start(startCtx); err != nil {
+		// Told to stop while starting (the hooks see a cancelled context):
+		// fx has already stopped what had started, and a stop asked for is
+		// not a failure.
+		if ctx.Err() != nil {
+			return 0
+		}
 		return fail(err)
 	}
 	sigs := make(chan os.Signal, 1)
