@@ -166,9 +166,12 @@ func run(ctx context.Context, app App, args []string, streams Streams, lookup fu
 	defer cancel()
 	if err := fxApp.Start(startCtx); err != nil {
 		// Told to stop while starting (the hooks see a cancelled context):
-		// fx has already stopped what had started, and a stop asked for is
-		// not a failure.
+		// stop what had started (fx does not roll back a start its context
+		// cut short), and a stop asked for is not a failure.
 		if ctx.Err() != nil {
+			stopCtx, cancelStop := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+			defer cancelStop()
+			_ = fxApp.Stop(stopCtx)
 			return 0
 		}
 		return fail(err)
