@@ -147,6 +147,41 @@ func corpus() []dprobe {
 	add("2026 unknown version", h26("tools/call", "read", map[string]string{"Mcp-Protocol-Version": "2099-01-01"}), strings.Replace(call26("2", "read", "{}"), `"2026-07-28"`, `"2099-01-01"`, 1), false)
 	add("2026 with a session id", h26("tools/call", "read", nil), call26("2", "read", "{}"), true)
 	add("2026 tasks/result", h26("tasks/result", "x", nil), `{"jsonrpc":"2.0","id":1,"method":"tasks/result","params":{"taskId":"x",`+meta26+`}}`, false)
+	// The edges a tools/call fast path would have to get right: the hot
+	// request in both revisions (sessionless, and 2025-11-25 without a
+	// session) with every id type, _meta shape and progress token, tool
+	// and protocol errors and Accept variants. (A 2025-11-25 request without a
+	// session reaches the stateful handler here: go-sdk answers it as a
+	// request before initialize.)
+	for _, id := range []string{`1`, `"s"`, `1.5`, `-3`, `0`, `9007199254740993`, `1e3`, `null`, `{}`, `[]`, `true`, `""`} {
+		add("2026 id "+id, h26("tools/call", "read", nil), call26(id, "read", "{}"), false)
+		add("2025 sessionless id "+id, h25(nil), call25(id, "read", "{}"), false)
+	}
+	for _, m := range []string{
+		`"_meta":{}`,
+		`"_meta":null`,
+		`"_meta":{"progressToken":7,"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`,
+		`"_meta":{"progressToken":{"a":1},"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`,
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}`,
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":"x"}`,
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":7,"io.modelcontextprotocol/clientCapabilities":{}}`,
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"debug"}`,
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"x.example/custom":[1,2]}`,
+	} {
+		body := `{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"talk","arguments":{},` + m + `}}`
+		add("2026 meta "+m, h26("tools/call", "talk", nil), body, false)
+		add("2025 sessionless meta "+m, h25(nil), body, false)
+	}
+	for _, args := range []string{`{"fail":"tool"}`, `{"fail":"protocol"}`, `{"fail":7}`, `null`} {
+		add("2025 sessionless args "+args, h25(nil), call25("12", "read", args), false)
+	}
+	for _, acc := range []string{"application/json", "text/event-stream", "*/*", "application/json, text/event-stream;q=0.5"} {
+		add("2026 accept "+acc, h26("tools/call", "read", map[string]string{"Accept": acc}), call26("13", "read", "{}"), false)
+	}
+	add("2026 params with extra fields", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":14,"method":"tools/call","params":{"name":"read","arguments":{},"extra":1,`+meta26+`}}`, false)
+	add("2026 duplicate method key", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":15,"method":"tools/list","method":"tools/call","params":{"name":"read","arguments":{},`+meta26+`}}`, false)
+	add("2026 notification tools/call", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"read","arguments":{},`+meta26+`}}`, false)
+	add("2026 requestState", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"read","arguments":{},"requestState":"forged",`+meta26+`}}`, false)
 	// Other HTTP methods and sessions.
 	c = append(c,
 		dprobe{name: "GET without session", method: http.MethodGet, headers: map[string]string{"Accept": "text/event-stream", "Mcp-Protocol-Version": v25}},
