@@ -37,8 +37,8 @@ type dprobe struct {
 	session bool // send the 2025-11-25 session's id
 }
 
-// talkModules adds a tool that sends progress and a log message, to the
-// tools of pathModules.
+// talkModules adds a tool that sends progress and a log message, and one
+// whose result is over diffResultLimit, to the tools of pathModules.
 func talkModules(seen *atomic.Int64) []fx.Option {
 	return append(pathModules(seen), core.AsTool(func() *core.ToolDef {
 		return core.NewTool(spec("talk", "demo", core.ReadOnly), func(ctx context.Context, call *core.Call, _ pathIn) (pathOut, error) {
@@ -47,8 +47,15 @@ func talkModules(seen *atomic.Int64) []fx.Option {
 			}
 			return pathOut{Caller: "talk"}, nil
 		})
+	}), core.AsTool(func() *core.ToolDef {
+		return core.NewTool(spec("big", "demo", core.ReadOnly), func(context.Context, *core.Call, pathIn) (pathOut, error) {
+			return pathOut{Caller: strings.Repeat("x", 2*diffResultLimit)}, nil
+		})
 	}))
 }
+
+// diffResultLimit is limits.max_result_bytes of the differential servers.
+const diffResultLimit = 4096
 
 const v25, v26 = "2025-11-25", "2026-07-28"
 
@@ -181,6 +188,8 @@ func corpus() []dprobe {
 	add("2026 params with extra fields", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":14,"method":"tools/call","params":{"name":"read","arguments":{},"extra":1,`+meta26+`}}`, false)
 	add("2026 duplicate method key", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":15,"method":"tools/list","method":"tools/call","params":{"name":"read","arguments":{},`+meta26+`}}`, false)
 	add("2026 notification tools/call", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"read","arguments":{},`+meta26+`}}`, false)
+	add("2025 oversized result", h25(nil), call25("17", "big", "{}"), true)
+	add("2026 oversized result", h26("tools/call", "big", nil), call26("17", "big", "{}"), false)
 	add("2026 requestState", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"read","arguments":{},"requestState":"forged",`+meta26+`}}`, false)
 	// Other HTTP methods and sessions.
 	c = append(c,
@@ -267,7 +276,10 @@ func TestDifferentialCorpus(t *testing.T) {
 		json      bool
 	}{{"stateful", false, false}, {"stateless", true, false}, {"stateless json", true, true}} {
 		t.Run(dep.name, func(t *testing.T) {
-			differential(t, func(c *config.Config) { c.HTTP.Stateless = dep.stateless; c.HTTP.JSONResponse = dep.json })
+			differential(t, func(c *config.Config) {
+				c.HTTP.Stateless, c.HTTP.JSONResponse = dep.stateless, dep.json
+				c.Limits.MaxResultBytes = diffResultLimit
+			})
 		})
 	}
 }
