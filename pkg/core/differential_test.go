@@ -26,8 +26,11 @@ import (
 // http.inline_tool_calls (the switch of the former inline path), and fails
 // on any difference in status, relevant headers, JSON-RPC error codes or
 // results. It pins the promise that every request has go-sdk's behaviour
-// whatever the config says; the corpus is also checked against what go-sdk
-// answers for a few cases the inline path used to get wrong.
+// whatever the config says, in each deployment (stateful, stateless,
+// stateless with JSON responses); the corpus is also checked against what
+// go-sdk answers for a few cases the inline path used to get wrong. A fast
+// path for tools/call, should one return, is switched by the same flag and
+// must pass this test unchanged.
 
 type dprobe struct {
 	name    string
