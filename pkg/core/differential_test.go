@@ -26,8 +26,11 @@ import (
 // http.inline_tool_calls (the switch of the former inline path), and fails
 // on any difference in status, relevant headers, JSON-RPC error codes or
 // results. It pins the promise that every request has go-sdk's behaviour
-// whatever the config says; the corpus is also checked against what go-sdk
-// answers for a few cases the inline path used to get wrong.
+// whatever the config says, in each deployment (stateful, stateless,
+// stateless with JSON responses); the corpus is also checked against what
+// go-sdk answers for a few cases the inline path used to get wrong. A fast
+// path for tools/call, should one return, is switched by the same flag and
+// must pass this test unchanged.
 
 type dprobe struct {
 	name    string
@@ -37,8 +40,8 @@ type dprobe struct {
 	session bool // send the 2025-11-25 session's id
 }
 
-// talkModules adds a tool that sends progress and a log message, to the
-// tools of pathModules.
+// talkModules adds a tool that sends progress and a log message, and one
+// whose result is over diffResultLimit, to the tools of pathModules.
 func talkModules(seen *atomic.Int64) []fx.Option {
 	return append(pathModules(seen), core.AsTool(func() *core.ToolDef {
 		return core.NewTool(spec("talk", "demo", core.ReadOnly), func(ctx context.Context, call *core.Call, _ pathIn) (pathOut, error) {
@@ -47,8 +50,15 @@ func talkModules(seen *atomic.Int64) []fx.Option {
 			}
 			return pathOut{Caller: "talk"}, nil
 		})
+	}), core.AsTool(func() *core.ToolDef {
+		return core.NewTool(spec("big", "demo", core.ReadOnly), func(context.Context, *core.Call, pathIn) (pathOut, error) {
+			return pathOut{Caller: strings.Repeat("x", 2*diffResultLimit)}, nil
+		})
 	}))
 }
+
+// diffResultLimit is limits.max_result_bytes of the differential servers.
+const diffResultLimit = 4096
 
 const v25, v26 = "2025-11-25", "2026-07-28"
 
@@ -147,6 +157,43 @@ func corpus() []dprobe {
 	add("2026 unknown version", h26("tools/call", "read", map[string]string{"Mcp-Protocol-Version": "2099-01-01"}), strings.Replace(call26("2", "read", "{}"), `"2026-07-28"`, `"2099-01-01"`, 1), false)
 	add("2026 with a session id", h26("tools/call", "read", nil), call26("2", "read", "{}"), true)
 	add("2026 tasks/result", h26("tasks/result", "x", nil), `{"jsonrpc":"2.0","id":1,"method":"tasks/result","params":{"taskId":"x",`+meta26+`}}`, false)
+	// The edges a tools/call fast path would have to get right: the hot
+	// request in both revisions (sessionless, and 2025-11-25 without a
+	// session) with every id type, _meta shape and progress token, tool
+	// and protocol errors and Accept variants. (A 2025-11-25 request without a
+	// session reaches the stateful handler here: go-sdk answers it as a
+	// request before initialize.)
+	for _, id := range []string{`1`, `"s"`, `1.5`, `-3`, `0`, `9007199254740993`, `1e3`, `null`, `{}`, `[]`, `true`, `""`} {
+		add("2026 id "+id, h26("tools/call", "read", nil), call26(id, "read", "{}"), false)
+		add("2025 sessionless id "+id, h25(nil), call25(id, "read", "{}"), false)
+	}
+	for _, m := range []string{
+		`"_meta":{}`,
+		`"_meta":null`,
+		`"_meta":{"progressToken":7,"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`,
+		`"_meta":{"progressToken":{"a":1},"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`,
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}`,
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":"x"}`,
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":7,"io.modelcontextprotocol/clientCapabilities":{}}`,
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"debug"}`,
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"x.example/custom":[1,2]}`,
+	} {
+		body := `{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"talk","arguments":{},` + m + `}}`
+		add("2026 meta "+m, h26("tools/call", "talk", nil), body, false)
+		add("2025 sessionless meta "+m, h25(nil), body, false)
+	}
+	for _, args := range []string{`{"fail":"tool"}`, `{"fail":"protocol"}`, `{"fail":7}`, `null`} {
+		add("2025 sessionless args "+args, h25(nil), call25("12", "read", args), false)
+	}
+	for _, acc := range []string{"application/json", "text/event-stream", "*/*", "application/json, text/event-stream;q=0.5"} {
+		add("2026 accept "+acc, h26("tools/call", "read", map[string]string{"Accept": acc}), call26("13", "read", "{}"), false)
+	}
+	add("2026 params with extra fields", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":14,"method":"tools/call","params":{"name":"read","arguments":{},"extra":1,`+meta26+`}}`, false)
+	add("2026 duplicate method key", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":15,"method":"tools/list","method":"tools/call","params":{"name":"read","arguments":{},`+meta26+`}}`, false)
+	add("2026 notification tools/call", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"read","arguments":{},`+meta26+`}}`, false)
+	add("2025 oversized result", h25(nil), call25("17", "big", "{}"), true)
+	add("2026 oversized result", h26("tools/call", "big", nil), call26("17", "big", "{}"), false)
+	add("2026 requestState", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"read","arguments":{},"requestState":"forged",`+meta26+`}}`, false)
 	// Other HTTP methods and sessions.
 	c = append(c,
 		dprobe{name: "GET without session", method: http.MethodGet, headers: map[string]string{"Accept": "text/event-stream", "Mcp-Protocol-Version": v25}},
@@ -223,12 +270,34 @@ func send(t *testing.T, url, session string, p dprobe) answer {
 }
 
 func TestDifferentialCorpus(t *testing.T) {
+	// Every deployment a fast path could serve: sessions (2025-11-25 on a
+	// session, 2026-07-28 beside it), stateless, and stateless with plain
+	// JSON responses instead of SSE.
+	for _, dep := range []struct {
+		name      string
+		stateless bool
+		json      bool
+	}{{"stateful", false, false}, {"stateless", true, false}, {"stateless json", true, true}} {
+		t.Run(dep.name, func(t *testing.T) {
+			differential(t, func(c *config.Config) {
+				c.HTTP.Stateless, c.HTTP.JSONResponse = dep.stateless, dep.json
+				c.Limits.MaxResultBytes = diffResultLimit
+			})
+		})
+	}
+}
+
+func differential(t *testing.T, deploy func(*config.Config)) {
 	var seenA, seenB atomic.Int64
 	servers := []*coretest.Harness{
-		startHTTP(t, talkModules(&seenA), func(c *config.Config) { c.HTTP.InlineToolCalls = true }),
-		startHTTP(t, talkModules(&seenB), func(c *config.Config) { c.HTTP.InlineToolCalls = false }),
+		startHTTP(t, talkModules(&seenA), func(c *config.Config) { deploy(c); c.HTTP.InlineToolCalls = true }),
+		startHTTP(t, talkModules(&seenB), func(c *config.Config) { deploy(c); c.HTTP.InlineToolCalls = false }),
 	}
-	sessions := []string{openSession(t, servers[0].URL(), keyA), openSession(t, servers[1].URL(), keyA)}
+	stateful := !servers[0].Config.HTTP.Stateless
+	sessions := []string{"no-session", "no-session"}
+	if stateful {
+		sessions = []string{openSession(t, servers[0].URL(), keyA), openSession(t, servers[1].URL(), keyA)}
+	}
 	c := corpus()
 	if len(c) < 60 {
 		t.Fatalf("corpus has %d requests, want at least 60", len(c))
@@ -243,6 +312,13 @@ func TestDifferentialCorpus(t *testing.T) {
 			t.Errorf("%s: the servers disagree\n inline_tool_calls=true:  %s\n inline_tool_calls=false: %s", p.name, aj, bj)
 		}
 		got[p.name] = a
+	}
+	if seenA.Load() != seenB.Load() {
+		t.Errorf("middleware saw %d and %d calls", seenA.Load(), seenB.Load())
+	}
+	t.Logf("corpus: %d requests, both servers answered identically", len(c))
+	if !stateful {
+		return
 	}
 	// Cases the removed inline path answered differently from go-sdk.
 	for name, status := range map[string]int{
@@ -260,8 +336,4 @@ func TestDifferentialCorpus(t *testing.T) {
 			t.Errorf("%s: status %d, want %d (%+v)", name, got[name].Status, status, got[name])
 		}
 	}
-	if seenA.Load() != seenB.Load() {
-		t.Errorf("middleware saw %d and %d calls", seenA.Load(), seenB.Load())
-	}
-	t.Logf("corpus: %d requests, both servers answered identically", len(c))
 }

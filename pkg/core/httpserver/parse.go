@@ -18,8 +18,8 @@ const CodeParseError = -32700
 // store as U+FFFD) and data after the JSON value (which a streaming
 // decoder would ignore) are answered 400 with a JSON-RPC parse error
 // (-32700) before the body reaches any handler. It wraps the whole MCP
-// endpoint, so core's inline path and go-sdk's handler never see such a
-// body and cannot answer it differently. The body must already be
+// endpoint, so no handler behind it (go-sdk's, or any future fast path)
+// sees such a body and answers it its own way. The body must already be
 // bounded (Guard's limit).
 func ParseGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
