@@ -100,7 +100,7 @@ func serverEntry(s fleetServer, o catalogOptions) serverJSON {
 		env = append(env, keyValueInput{Name: s.dataDirEnv, Description: "Directory for the embedded database (mount a volume here)", Format: "filepath", Default: "/data"})
 	}
 	for _, c := range s.creds {
-		env = append(env, keyValueInput{Name: c.env, Description: c.what + " (or a reference: env:NAME, file:PATH)", IsRequired: true, IsSecret: true})
+		env = append(env, keyValueInput{Name: c.env, Description: c.what + " (or a reference: env:NAME, file:PATH)", IsRequired: !c.optional, IsSecret: true})
 	}
 	if s.awsChain {
 		env = append(env,

@@ -78,11 +78,11 @@ func TestCatalogValidAgainstRegistrySchema(t *testing.T) {
 				found := false
 				for _, ev := range doc.Packages[0].EnvironmentVariables {
 					if ev.Name == c.env {
-						found = ev.IsSecret && ev.IsRequired
+						found = ev.IsSecret && ev.IsRequired == !c.optional
 					}
 				}
 				if !found {
-					t.Errorf("%s: %s is not a required secret", s.name, c.env)
+					t.Errorf("%s: %s is not a secret, required unless optional (%t)", s.name, c.env, c.optional)
 				}
 			}
 			if extra != nil && (len(doc.Remotes) != 1 || doc.Remotes[0].URL != "https://"+s.name+".mcp.example.com/mcp" || !doc.Remotes[0].Headers[0].IsSecret) {

@@ -38,6 +38,9 @@ func renderCodex(o hostOptions) string {
 			}
 		}
 		for _, c := range s.creds {
+			if c.optional {
+				continue
+			}
 			src := c.alias
 			if src == "" {
 				src = c.env

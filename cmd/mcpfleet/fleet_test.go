@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
@@ -52,13 +56,20 @@ func TestServerTableCredentials(t *testing.T) {
 		child  []string
 	}{
 		{"crm", nil, "", nil},
-		{"aws", map[string]string{"HOME": "/nonexistent"}, "AWS_PROFILE", nil},
-		{"aws", map[string]string{"AWS_PROFILE": "dev"}, "", nil},
+		{"aws", map[string]string{"HOME": "/nonexistent"}, "AWS_PROFILE", []string{"MCPFLEET_AWS_REGIONS=us-east-1"}},
+		// Without a config file the AWS server gets one account on the
+		// default chain, in the environment's region.
+		{"aws", map[string]string{"AWS_PROFILE": "dev"}, "", []string{"MCPFLEET_AWS_REGIONS=us-east-1"}},
+		{"aws", map[string]string{"AWS_PROFILE": "dev", "AWS_REGION": "eu-west-1"}, "", []string{"MCPFLEET_AWS_REGIONS=eu-west-1"}},
+		{"aws", map[string]string{"AWS_PROFILE": "dev", "MCPFLEET_CONFIG": "fleet.yaml"}, "", nil},
 		{"github", nil, "GITHUB_TOKEN", nil},
 		{"github", map[string]string{"GITHUB_TOKEN": "x"}, "", []string{"MCPFLEET_GITHUB_TOKEN=env:GITHUB_TOKEN"}},
 		{"github", map[string]string{"MCPFLEET_GITHUB_TOKEN": "x"}, "", nil},
 		{"slack", nil, "SLACK_TOKEN", nil},
 		{"slack", map[string]string{"SLACK_TOKEN": "x"}, "", []string{"MCPFLEET_SLACK_TOKEN=env:SLACK_TOKEN"}},
+		// A user token alone runs the server (search and unreads need it).
+		{"slack", map[string]string{"SLACK_USER_TOKEN": "x"}, "", []string{"MCPFLEET_SLACK_USER_TOKEN=env:SLACK_USER_TOKEN"}},
+		{"slack", map[string]string{"SLACK_TOKEN": "x", "MCPFLEET_SLACK_USER_TOKEN": "y"}, "", []string{"MCPFLEET_SLACK_TOKEN=env:SLACK_TOKEN"}},
 	} {
 		getenv := func(k string) string { return c.env[k] }
 		s := byName[c.server]
@@ -132,6 +143,46 @@ func TestHelpColumnsAligned(t *testing.T) {
 		}
 		if lines < 1 {
 			t.Errorf("%v: %d command lines:\n%s", args, lines, out)
+		}
+	}
+}
+
+// TestWaitReadyUpstreamDown: a remote server whose only failing readiness
+// checks are its upstream's is serving, and up says why it is not ready;
+// any other failing check (or a local server's) keeps up waiting.
+func TestWaitReadyUpstreamDown(t *testing.T) {
+	byName := map[string]fleetServer{}
+	for _, s := range fleetTable {
+		byName[s.name] = s
+	}
+	const upstreamDown = `{"status":"unavailable","checks":{"cache":{"status":"ok"},"slack_main":{"status":"unavailable","error":"slack workspace \"main\" cannot be reached"}}}`
+	const cacheDown = `{"status":"unavailable","checks":{"cache":{"status":"unavailable","error":"redis down"},"slack_main":{"status":"ok"}}}`
+	for _, c := range []struct {
+		server, body string
+		serving      bool
+	}{
+		{"slack", upstreamDown, true},
+		{"slack", cacheDown, false},
+		{"crm", `{"status":"unavailable","checks":{"crm_database":{"status":"unavailable","error":"opening"}}}`, false},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var requests atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if requests.Add(1) == 3 {
+				cancel() // still waiting after three answers: enough
+			}
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(c.body))
+		}))
+		ch := &child{server: byName[c.server], addr: strings.TrimPrefix(srv.URL, "http://"), done: make(chan struct{})}
+		notReady, err := waitReady(ctx, ch)
+		srv.Close()
+		cancel()
+		if c.serving && (err != nil || !strings.Contains(notReady, `slack_main: slack workspace "main" cannot be reached`)) {
+			t.Errorf("%s %s: notReady %q, err %v; want serving with the reason", c.server, c.body, notReady, err)
+		}
+		if !c.serving && (notReady != "" || err == nil) {
+			t.Errorf("%s %s: notReady %q, err %v; want still waiting", c.server, c.body, notReady, err)
 		}
 	}
 }

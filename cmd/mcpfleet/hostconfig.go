@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -164,6 +165,9 @@ func hostEntries(o hostOptions) (map[string]jsonServer, []vscodeInput, []string,
 				env[s.dataDirEnv] = d
 			}
 			for _, c := range s.creds {
+				if c.optional {
+					continue
+				}
 				src := c.alias
 				if src == "" {
 					src = c.env
@@ -496,7 +500,12 @@ func listTools(ctx context.Context, bin string, s fleetServer) ([]toolInfo, erro
 	cmd := exec.CommandContext(ctx, bin, "--transport", "stdio", "--list-tools", "--toolsets", "all")
 	cmd.Env = append(os.Environ(), "MCPFLEET_CONFIG=")
 	for _, c := range s.creds {
-		cmd.Env = append(cmd.Env, c.env+"=placeholder-for-listing")
+		if !c.optional {
+			cmd.Env = append(cmd.Env, c.env+"="+cmp.Or(c.placeholder, "placeholder-for-listing"))
+		}
+	}
+	if s.awsChain {
+		cmd.Env = append(cmd.Env, "MCPFLEET_AWS_REGIONS="+defaultAWSRegion)
 	}
 	if s.dataDirEnv != "" {
 		cmd.Env = append(cmd.Env, s.dataDirEnv+"="+tmp)

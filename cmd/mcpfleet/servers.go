@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,10 @@ type fleetServer struct {
 	// awsChain marks the server that takes credentials from the AWS
 	// default chain (server.json documents AWS_REGION and AWS_PROFILE).
 	awsChain bool
+	// remote marks a server whose readiness includes its upstream (checks
+	// named <name>_...): up starts it even while the upstream cannot be
+	// reached, saying so, rather than stopping the whole fleet.
+	remote bool
 }
 
 // credential is one upstream secret a server reads from MCPFLEET_<...>.
@@ -41,6 +46,13 @@ type credential struct {
 	alias string
 	// what describes it for prompts and server.json.
 	what string
+	// optional: the server runs without it (Slack's user token, which
+	// search and unreads need). up forwards it when set; host configs
+	// leave it out, since a reference to an unset variable would stop the
+	// server; server.json lists it as not required.
+	optional bool
+	// placeholder is a syntactically valid value for --list-tools.
+	placeholder string
 }
 
 // fleetTable lists every server of the fleet. Slack and AWS are written
@@ -57,16 +69,24 @@ var fleetTable = []fleetServer{
 		name: "github", title: "mcpfleet GitHub", port: 8081,
 		description: "GitHub issues, pull requests, code, actions and repositories with governed access",
 		creds:       []credential{{env: "MCPFLEET_GITHUB_TOKEN", alias: "GITHUB_TOKEN", what: "GitHub personal access token"}},
+		remote:      true,
 	},
 	{
 		name: "slack", title: "mcpfleet Slack", port: 8082,
 		description: "Slack channels, messages, threads, users and search with governed access",
-		creds:       []credential{{env: "MCPFLEET_SLACK_TOKEN", alias: "SLACK_TOKEN", what: "Slack bot or user token"}},
+		// The server reads a bot token (xoxb-) and a user token (xoxp-);
+		// it runs with either, and up with either set.
+		creds: []credential{
+			{env: "MCPFLEET_SLACK_TOKEN", alias: "SLACK_TOKEN", what: "Slack bot token (xoxb-)", placeholder: "xoxb-placeholder-for-listing"},
+			{env: "MCPFLEET_SLACK_USER_TOKEN", alias: "SLACK_USER_TOKEN", what: "Slack user token (xoxp-), for search and unreads", optional: true},
+		},
+		remote: true,
 	},
 	{
 		name: "aws", title: "mcpfleet AWS", port: 8083,
 		description: "AWS EC2, S3, IAM, CloudWatch and cost insight through the default credential chain",
 		awsChain:    true,
+		remote:      true,
 	},
 }
 
@@ -112,23 +132,46 @@ func (s fleetServer) missingCreds(getenv func(string) string) []credential {
 	if s.awsChain && !hasAWSCredentials(getenv) {
 		out = append(out, credential{alias: "AWS_PROFILE", what: "or AWS_ACCESS_KEY_ID, or ~/.aws/credentials: a source for the AWS default credential chain"})
 	}
+	anySet := false
 	for _, c := range s.creds {
-		if getenv(c.env) == "" && (c.alias == "" || getenv(c.alias) == "") {
+		if c.set(getenv) {
+			anySet = true
+		} else if !c.optional {
 			out = append(out, c)
 		}
+	}
+	// An optional credential stands in for the required ones: Slack runs
+	// with a user token alone.
+	if anySet {
+		return nil
 	}
 	return out
 }
 
+// set reports whether the credential or its alias is in the environment.
+func (c credential) set(getenv func(string) string) bool {
+	return getenv(c.env) != "" || (c.alias != "" && getenv(c.alias) != "")
+}
+
+// defaultAWSRegion is the region of the one account up gives the AWS
+// server when neither AWS_REGION nor AWS_DEFAULT_REGION is set.
+const defaultAWSRegion = "us-east-1"
+
 // credEnv returns the variables to pass to a child so that it finds its
 // credentials: the MCPFLEET_ variable as set, or a reference to the alias
-// (the secret never travels through our argv or logs).
+// (the secret never travels through our argv or logs). The AWS server,
+// without a config file, gets one account on the default chain in the
+// region the environment names (MCPFLEET_AWS_REGIONS).
 func (s fleetServer) credEnv(getenv func(string) string) []string {
 	var out []string
 	for _, c := range s.creds {
 		if getenv(c.env) == "" && c.alias != "" && getenv(c.alias) != "" {
 			out = append(out, c.env+"=env:"+c.alias)
 		}
+	}
+	if s.awsChain && getenv("MCPFLEET_CONFIG") == "" && getenv("MCPFLEET_AWS_REGIONS") == "" {
+		region := cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), defaultAWSRegion)
+		out = append(out, "MCPFLEET_AWS_REGIONS="+region)
 	}
 	return out
 }

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -126,7 +129,11 @@ func fleetUpAs(ctx context.Context, e *env, name string, args []string) int {
 		children = append(children, c)
 	}
 	for _, c := range children {
-		if err := waitReady(ctx, c); err != nil {
+		notReady, err := waitReady(ctx, c)
+		if notReady != "" {
+			fmt.Fprintf(e.stderr, "mcpfleet: %s is serving but its upstream is not ready (its tools answer with the reason): %s\n", c.server.name, notReady)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				// Interrupted while starting: a clean stop.
 				return stopAll()
@@ -199,9 +206,13 @@ func startChild(e *env, dir string, s fleetServer, addr, dataDir string, demo bo
 }
 
 // waitReady polls the child's /readyz until it answers 200, the child
-// exits, or ctx ends.
-func waitReady(ctx context.Context, c *child) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+// exits, or ctx ends. A remote server (Slack, GitHub, AWS) whose only
+// failing checks are its upstream's (<name>_...) is serving: an
+// unreachable upstream or a rejected token is a state the server reports
+// in its tool errors and /readyz, not a reason to stop the local fleet,
+// so waitReady returns with notReady naming them.
+func waitReady(ctx context.Context, c *child) (notReady string, err error) {
+	client := &http.Client{Timeout: 5 * time.Second}
 	deadline := time.NewTimer(readyTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -209,18 +220,40 @@ func waitReady(ctx context.Context, c *child) error {
 	for {
 		resp, err := client.Get("http://" + c.addr + "/readyz")
 		if err == nil {
+			var rep struct {
+				Checks map[string]struct {
+					Status string `json:"status"`
+					Error  string `json:"error"`
+				} `json:"checks"`
+			}
+			decErr := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&rep)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return nil
+				return "", nil
+			}
+			if c.server.remote && resp.StatusCode == http.StatusServiceUnavailable && decErr == nil {
+				var failing []string
+				upstreamOnly := true
+				for name, r := range rep.Checks {
+					if r.Status == "ok" {
+						continue
+					}
+					upstreamOnly = upstreamOnly && strings.HasPrefix(name, c.server.name+"_")
+					failing = append(failing, name+": "+r.Error)
+				}
+				if upstreamOnly && len(failing) > 0 {
+					slices.Sort(failing)
+					return strings.Join(failing, "; "), nil
+				}
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return "", ctx.Err()
 		case <-c.done:
-			return fmt.Errorf("exited: %v", c.err)
+			return "", fmt.Errorf("exited: %v", c.err)
 		case <-deadline.C:
-			return fmt.Errorf("no 200 from /readyz within %s", readyTimeout)
+			return "", fmt.Errorf("no 200 from /readyz within %s", readyTimeout)
 		case <-tick.C:
 		}
 	}

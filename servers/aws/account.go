@@ -39,6 +39,8 @@ type Acct struct {
 	// baseCreds are the profile's or default chain's credentials, cached
 	// and refreshed by the SDK.
 	baseCreds aws.CredentialsProvider
+	// secrets receives every credential retrieved (see secretSink).
+	secrets *secretSink
 
 	mu       sync.Mutex
 	sessions map[string]*aws.CredentialsCache // by session name
@@ -57,6 +59,7 @@ type acctDeps struct {
 	retry       RetryConfig
 	userAgent   string
 	logger      *slog.Logger
+	secrets     *secretSink
 }
 
 func newAcct(ctx context.Context, name string, ac Account, d acctDeps) (*Acct, error) {
@@ -109,12 +112,14 @@ func newAcct(ctx context.Context, name string, ac Account, d acctDeps) (*Acct, e
 		endpoints: ac.Endpoints, pathStyle: ac.S3PathStyle, up: up, base: cfg, assume: ac.AssumeRole,
 		sessions: map[string]*aws.CredentialsCache{},
 	}
+	d.secrets.register(up)
 	if cfg.Credentials != nil {
-		a.baseCreds = cfg.Credentials
-		if _, ok := cfg.Credentials.(*aws.CredentialsCache); !ok {
-			a.baseCreds = aws.NewCredentialsCache(cfg.Credentials)
+		if c, ok := staticCredentials(ctx, cfg.Credentials); ok {
+			d.secrets.addCredentials(c)
 		}
+		a.baseCreds = aws.NewCredentialsCache(registering{p: cfg.Credentials, sink: d.secrets})
 	}
+	a.secrets = d.secrets
 	return a, nil
 }
 
@@ -167,7 +172,7 @@ func (a *Acct) credentials(ctx context.Context, p *authn.Principal) (aws.Credent
 			o.Duration = ar.Duration
 		}
 	})
-	c := aws.NewCredentialsCache(prov, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = time.Minute })
+	c := aws.NewCredentialsCache(registering{p: prov, sink: a.secrets}, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = time.Minute })
 	if len(a.order) >= maxSessions {
 		delete(a.sessions, a.order[0])
 		a.order = a.order[1:]

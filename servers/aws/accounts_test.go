@@ -237,3 +237,24 @@ aws:
 		t.Errorf("no accounts: %v", err)
 	}
 }
+
+// TestOneAccountFromTheEnvironment: MCPFLEET_AWS_REGIONS (and
+// MCPFLEET_AWS_PROFILE) configure one account named default without a
+// config file, as `mcpfleet up` starts the server; not together with
+// aws.accounts.
+func TestOneAccountFromTheEnvironment(t *testing.T) {
+	awsEnv(t)
+	h := coretest.Start(t, coretest.Options{YAML: "server: {name: aws}\n", Modules: appModules(),
+		Env: map[string]string{"MCPFLEET_AWS_REGIONS": "us-east-1,eu-west-1", "MCPFLEET_AWS_PROFILE": "audit"}})
+	cs := h.Connect(t, nil)
+	out := okResult(t, call(t, cs, "list_accounts", obj{}), "list_accounts", nil)
+	if length(out, "accounts") != 1 || str(out, "accounts.0.name") != "default" || field(out, "accounts.0.default") != true ||
+		jsonString(field(out, "accounts.0.regions")) != `["us-east-1","eu-west-1"]` {
+		t.Errorf("list_accounts = %v", out)
+	}
+	_, err := coretest.New(coretest.Options{YAML: "server: {name: aws}\naws: {accounts: {a: {regions: [eu-west-1]}}}\n", Modules: appModules(),
+		Env: map[string]string{"MCPFLEET_AWS_REGIONS": "us-east-1"}})
+	if err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("shorthand with accounts: %v", err)
+	}
+}

@@ -1,12 +1,10 @@
 package aws_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,38 +55,11 @@ func BenchmarkReadTool(b *testing.B) {
 			url, key := startBenchServer(b)
 			client := loadgen.NewClient(16)
 			defer client.CloseIdleConnections()
-			var res loadgen.Result
-			var cpu time.Duration
-			for b.Loop() {
-				var err error
-				before := processCPU()
-				res, err = loadgen.Run(context.Background(), client, loadgen.Target{URL: url, Token: key}, loadgen.Load{
-					Sessions: 16, Duration: duration, Tool: mode.tool, Args: json.RawMessage(mode.args),
-				})
-				cpu = processCPU() - before
-				if err != nil {
-					b.Fatal(err)
-				}
-				if res.Errors > 0 {
-					b.Fatalf("%d failed calls; first: %s", res.Errors, res.FirstError)
-				}
-			}
-			b.ReportMetric(res.CallsPerSecond(), "calls/s")
-			b.ReportMetric(float64(res.P50.Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(res.P99.Microseconds())/1000, "p99-ms")
-			if res.Calls > 0 {
-				b.ReportMetric(float64(cpu.Microseconds())/float64(res.Calls), "cpu-us/call")
-			}
+			loadgen.Bench(b, client, loadgen.Target{URL: url, Token: key}, loadgen.Load{
+				Sessions: 16, Duration: duration, Tool: mode.tool, Args: json.RawMessage(mode.args),
+			})
 		})
 	}
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func startBenchServer(b *testing.B) (url, key string) {

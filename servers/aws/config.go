@@ -24,6 +24,12 @@ type Config struct {
 	// Accounts are the AWS accounts the server may act in, by name. A tool
 	// call names one with its "account" argument or gets the default.
 	Accounts map[string]Account `yaml:"accounts"`
+	// Regions and Profile are a shorthand for one account named "default"
+	// (the SDK's default credential chain, or Profile), settable from the
+	// environment (MCPFLEET_AWS_REGIONS, MCPFLEET_AWS_PROFILE) as
+	// `mcpfleet up` does; not together with Accounts.
+	Regions []string `yaml:"regions"`
+	Profile string   `yaml:"profile"`
 	// Retry configures the SDK's retryer, the only retry layer (see
 	// [RetryConfig]).
 	Retry  RetryConfig  `yaml:"retry"`
@@ -168,6 +174,15 @@ var services = []string{"cloudtrail", "ce", "ec2", "ecs", "iam", "lambda", "logs
 // Normalize fills in upstream names, forces the upstream retries off and
 // marks a lone account as the default.
 func (c *Config) Normalize() error {
+	if len(c.Regions) > 0 || c.Profile != "" {
+		if len(c.Accounts) > 0 {
+			return fmt.Errorf("aws: set either aws.accounts or the one-account shorthand aws.regions/aws.profile (MCPFLEET_AWS_REGIONS, MCPFLEET_AWS_PROFILE), not both")
+		}
+		a := NewDefaultAccount()
+		a.Regions, a.Profile = c.Regions, c.Profile
+		c.Accounts = map[string]Account{"default": a}
+		c.Regions, c.Profile = nil, ""
+	}
 	for name, a := range c.Accounts {
 		a.Upstream.Name = "aws-" + name
 		// One retry layer: the SDK's. Core's transport would otherwise
@@ -188,7 +203,7 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if len(c.Accounts) == 0 {
-		add("aws: no account configured; add aws.accounts to the config file (an account with regions: [...] uses the default credential chain)")
+		add("aws: no account configured; add aws.accounts to the config file (an account with regions: [...] uses the default credential chain), or set MCPFLEET_AWS_REGIONS (and MCPFLEET_AWS_PROFILE) for one account")
 	}
 	var defaults []string
 	for _, name := range c.accountNames() {

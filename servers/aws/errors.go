@@ -34,8 +34,15 @@ var credentialCodes = map[string]bool{
 }
 
 // explain turns a failed AWS call into a tool error the model can act on.
-// AWS's own messages are cleaned like any other text from AWS.
+// AWS's own messages are cleaned like any other text from AWS, and every
+// credential the server holds is removed from the result (response
+// bodies lose them in the upstream client already; this covers text from
+// anywhere else, such as a credential provider's or transport's error).
 func explain(a *Acct, region string, spec core.ToolSpec, err error) error {
+	return a.up.ScrubError(explainError(a, region, spec, err))
+}
+
+func explainError(a *Acct, region string, spec core.ToolSpec, err error) error {
 	where := fmt.Sprintf("account %q, region %s", a.Name, region)
 	attempts := ""
 	if mae, ok := errors.AsType[*retry.MaxAttemptsError](err); ok {

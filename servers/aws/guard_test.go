@@ -1,12 +1,10 @@
 package aws_test
 
 import (
-	"context"
 	"encoding/json"
 	"slices"
 	"testing"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/fx"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
@@ -61,7 +59,8 @@ func TestToolsGuard(t *testing.T) {
 	}
 }
 
-// Token budgets of the default tools/list, estimated as JSON bytes / 4.
+// Token budgets of the default tools/list, estimated as JSON bytes / 4
+// (coretest.MeasureToolList).
 // What a host puts before the model is each tool's name, description and
 // input schema; the whole tools/list message is bounded too. Both are
 // measured with the shipped defaults (aws.DefaultConfig).
@@ -75,49 +74,21 @@ const (
 func TestDefaultToolListTokenSize(t *testing.T) {
 	awsEnv(t)
 	fake := fakeaws.New(t)
-	list := func(extra string) listSize {
+	list := func(extra string) coretest.ToolListSize {
 		yaml := string(aws.DefaultConfig) + "aws:\n  accounts:\n    dev: {regions: [eu-west-1], endpoints: " + fake.EndpointsYAML() + "}\n" + extra
 		h := coretest.Start(t, coretest.Options{YAML: yaml, Modules: []fx.Option{aws.Module}})
-		return measure(t, h.Connect(t, nil))
+		return coretest.MeasureToolList(t, h.Connect(t, nil))
 	}
 	def := list("")
 	all := list("tools: {toolsets: [all], output_schemas: false}\n")
 	t.Logf("default tools/list: %d tools; model-facing (name, description, input schema) %d bytes = about %d tokens; whole message %d bytes = about %d tokens; %v",
-		def.tools, def.model, def.model/4, def.wire, def.wire/4, def.names)
-	t.Logf("every toolset: %d tools; model-facing about %d tokens; whole message about %d tokens", all.tools, all.model/4, all.wire/4)
-	if def.model/4 > modelTokenBudget || def.wire/4 > wireTokenBudget {
+		def.Tools, def.Model, def.ModelTokens(), def.Wire, def.WireTokens(), def.Names)
+	t.Logf("every toolset: %d tools; model-facing about %d tokens; whole message about %d tokens", all.Tools, all.ModelTokens(), all.WireTokens())
+	if def.ModelTokens() > modelTokenBudget || def.WireTokens() > wireTokenBudget {
 		t.Errorf("default tools/list is about %d tokens for the model (budget %d) and %d on the wire (budget %d)",
-			def.model/4, modelTokenBudget, def.wire/4, wireTokenBudget)
+			def.ModelTokens(), modelTokenBudget, def.WireTokens(), wireTokenBudget)
 	}
-	if def.schemas != 0 {
-		t.Errorf("%d default tools advertise an output schema, want none", def.schemas)
+	if def.OutputSchemas != 0 {
+		t.Errorf("%d default tools advertise an output schema, want none", def.OutputSchemas)
 	}
-}
-
-type listSize struct {
-	tools, model, wire, schemas int
-	names                       []string
-}
-
-func measure(t *testing.T, cs *mcp.ClientSession) listSize {
-	t.Helper()
-	res, err := cs.ListTools(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wire, _ := json.Marshal(res)
-	sz := listSize{tools: len(res.Tools), wire: len(wire)}
-	for _, tool := range res.Tools {
-		b, _ := json.Marshal(struct {
-			Name        string `json:"name"`
-			Description string `json:"description"`
-			InputSchema any    `json:"input_schema"`
-		}{tool.Name, tool.Description, tool.InputSchema})
-		sz.model += len(b)
-		sz.names = append(sz.names, tool.Name)
-		if tool.OutputSchema != nil {
-			sz.schemas++
-		}
-	}
-	return sz
 }

@@ -52,6 +52,9 @@ var Module = fx.Module("aws",
 	// What the server uses of core beyond its kernel: the upstream client
 	// factory (its retries off: the SDK retries).
 	core.UpstreamModule,
+	// Task state (query_logs_insights runs as a task for clients with the
+	// tasks extension) lives in the cache.
+	core.CacheModule,
 	fx.Provide(newConfig, newService),
 	core.AsToolset(core.Toolset{Name: toolsetIdentity, Description: "The configured accounts and who the server acts as in each", Default: true}),
 	core.AsToolset(core.Toolset{Name: toolsetEC2, Description: "EC2 instances, security groups, volumes; start, stop, reboot", Default: true}),

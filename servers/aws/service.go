@@ -61,7 +61,8 @@ func NewService(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 		d.Version = "dev"
 	}
 	s := &Service{cfg: cfg, accts: map[string]*Acct{}, logger: d.Logger, limits: cfg.Limits, sleep: d.Sleep}
-	deps := acctDeps{newUpstream: d.NewUpstream, retry: cfg.Retry, userAgent: "mcpfleet-aws_" + d.Version, logger: d.Logger}
+	deps := acctDeps{newUpstream: d.NewUpstream, retry: cfg.Retry, userAgent: "mcpfleet-aws_" + d.Version, logger: d.Logger,
+		secrets: &secretSink{}}
 	for _, name := range cfg.accountNames() {
 		ac := cfg.Accounts[name]
 		a, err := newAcct(ctx, name, ac, deps)

@@ -191,14 +191,20 @@ var queryIDRE = regexp.MustCompile(`^[0-9a-fA-F-]{1,256}$`)
 // 10,000).
 const maxInsightsRows = 1000
 
+// taskQueryWait bounds the polling of a query that runs as a task: Logs
+// Insights times a query out after 60 minutes.
+const taskQueryWait = time.Hour + 5*time.Minute
+
 func newQueryLogsInsights(s *Service) *core.ToolDef {
 	return tool(s, core.ToolSpec{
 		Name:  "query_logs_insights",
 		Title: "Run a CloudWatch Logs Insights query",
-		Description: "Starts a Logs Insights query over log groups and waits for it within a bound, sending progress " +
-			"notifications. If it is still running, the result has status Running and a query_id: call again with query_id to keep waiting.",
+		Description: "Starts a Logs Insights query over log groups. A client with the tasks extension gets a task that ends with the rows. " +
+			"Otherwise the call waits within a bound, sending progress notifications; if the query is still running, the result has status Running " +
+			"and a query_id: call again with query_id to keep waiting.",
 		Toolset: toolsetLogs, Effect: core.ReadOnly, Idempotent: core.No, OpenWorld: core.Yes,
 		Classification: core.Confidential, Permissions: []string{"logs:StartQuery", "logs:GetQueryResults"},
+		Task: core.TaskOptional,
 	}, func(ctx context.Context, c *call, in InsightsIn) (InsightsOut, error) {
 		qid := in.QueryID
 		if qid != "" {
@@ -230,7 +236,16 @@ func newQueryLogsInsights(s *Service) *core.ToolDef {
 			}
 			qid = aws.ToString(resp.QueryId)
 		}
-		deadline := time.Now().Add(s.limits.QueryWait)
+		// The query is started (or named): from here on a client with the
+		// tasks extension is answered with a task at once, and the polling
+		// goes on in it until the query ends; AWS ends every query within
+		// an hour, the bound here. Otherwise the call waits query_wait.
+		wait := s.limits.QueryWait
+		detached := c.core.Detach()
+		if detached {
+			wait = taskQueryWait
+		}
+		deadline := time.Now().Add(wait)
 		for poll := 1; ; poll++ {
 			resp, err := c.logs().GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(qid)}, c.logsOpts)
 			if err != nil {
@@ -262,7 +277,9 @@ func newQueryLogsInsights(s *Service) *core.ToolDef {
 			case logstypes.QueryStatusFailed, logstypes.QueryStatusCancelled, logstypes.QueryStatusTimeout, logstypes.QueryStatusUnknown:
 				return InsightsOut{}, fmt.Errorf("the Logs Insights query %s ended with status %s in account %q, region %s; check the query syntax and the time window", qid, resp.Status, c.acct.Name, c.region)
 			}
-			notifyProgress(ctx, c.core, float64(poll), fmt.Sprintf("query %s is %s; %.0f records scanned", qid, resp.Status, out.RecordsScanned))
+			if !detached {
+				notifyProgress(ctx, c.core, float64(poll), fmt.Sprintf("query %s is %s; %.0f records scanned", qid, resp.Status, out.RecordsScanned))
+			}
 			if time.Now().Add(s.limits.QueryPoll).After(deadline) {
 				out.Hint = "the query is still running: call query_logs_insights again with this query_id (and the same account and region)"
 				return out, nil

@@ -1,13 +1,11 @@
 package slack_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -177,40 +175,13 @@ slack:
 			}
 			client := loadgen.NewClient(16)
 			defer client.CloseIdleConnections()
-			var res loadgen.Result
-			var cpu time.Duration
 			before := fake.Total()
-			for b.Loop() {
-				var err error
-				c0 := processCPU()
-				res, err = loadgen.Run(context.Background(), client, loadgen.Target{URL: h.URL(), Token: key}, loadgen.Load{
-					Sessions: 16, Duration: duration, Tool: mode.tool, Args: a,
-				})
-				cpu = processCPU() - c0
-				if err != nil {
-					b.Fatal(err)
-				}
-				if res.Errors > 0 {
-					b.Fatalf("%d failed calls; first: %s", res.Errors, res.FirstError)
-				}
-			}
-			b.ReportMetric(res.CallsPerSecond(), "calls/s")
-			b.ReportMetric(float64(res.P50.Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(res.P99.Microseconds())/1000, "p99-ms")
+			res := loadgen.Bench(b, client, loadgen.Target{URL: h.URL(), Token: key}, loadgen.Load{
+				Sessions: 16, Duration: duration, Tool: mode.tool, Args: a,
+			})
 			if res.Calls > 0 {
-				b.ReportMetric(float64(cpu.Microseconds())/float64(res.Calls), "cpu-us/call")
 				b.ReportMetric(float64(fake.Total()-before)/float64(res.Calls), "upstream/call")
 			}
 		})
 	}
-}
-
-// processCPU is the process's user and system CPU time: server, load
-// driver and fake Slack together.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

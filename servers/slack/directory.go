@@ -260,10 +260,10 @@ func (d *directory) fill(ctx context.Context, kind string) bool {
 			if !st.complete() {
 				st.Status = stateIncomplete
 			}
-			st.Error = oneLine(err.Error())
+			st.Error = d.conn.up.Scrub(oneLine(err.Error()))
 			st.Resumes++
 			d.mu.Unlock()
-			d.svc.logger.Warn("slack directory warm-up interrupted; resuming", "workspace", d.conn.Name, "kind", kind, "error", oneLine(err.Error()))
+			d.svc.logger.Warn("slack directory warm-up interrupted; resuming", "workspace", d.conn.Name, "kind", kind, "error", st.Error)
 			if d.svc.clock.Sleep(ctx, d.retryDelay(err)) != nil {
 				return false
 			}

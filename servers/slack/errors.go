@@ -20,8 +20,15 @@ import (
 var UntrustedNotice = untrusted.Notice("Slack (messages, names, topics, profiles, files)")
 
 // explain turns a failed Slack call into a tool error the model can act
-// on: what happened and what to do about it.
+// on: what happened and what to do about it. Every token the server
+// holds is removed from the result (response bodies lose them in the
+// upstream client already; this covers text from anywhere else, such as
+// an HTTP status line or a transport error).
 func explain(c *Conn, spec core.ToolSpec, err error) error {
+	return c.up.ScrubError(explainError(c, spec, err))
+}
+
+func explainError(c *Conn, spec core.ToolSpec, err error) error {
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		return explainSlack(c, spec, se)

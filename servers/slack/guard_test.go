@@ -52,7 +52,7 @@ func TestToolsGuard(t *testing.T) {
 }
 
 // Token budgets of the default tools/list, estimated as JSON bytes / 4,
-// measured like servers/github does.
+// measured like every server's (coretest.MeasureToolList).
 const (
 	modelTokenBudget = 3500
 	wireTokenBudget  = 4500
@@ -63,14 +63,14 @@ const (
 // The write toolset is not in the default list.
 func TestDefaultToolListTokenSize(t *testing.T) {
 	fake := fakeslack.New(t, fakeslack.Options{})
-	list := func(kv ...string) (listSize, *mcp.ClientSession) {
+	list := func(kv ...string) (coretest.ToolListSize, *mcp.ClientSession) {
 		env := map[string]string{"MCPFLEET_SLACK_TOKEN": fakeslack.BotToken, "MCPFLEET_SLACK_API_URL": fake.URL(), "MCPFLEET_SLACK_CACHE_WARM_UP": "false"}
 		for i := 0; i+1 < len(kv); i += 2 {
 			env[kv[i]] = kv[i+1]
 		}
 		h := coretest.Start(t, coretest.Options{YAML: string(slack.DefaultConfig), Env: env, Modules: []fx.Option{slack.Module}})
 		cs := h.Connect(t, nil)
-		return measure(t, cs), cs
+		return coretest.MeasureToolList(t, cs), cs
 	}
 	def, cs := list()
 	if res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_workspace", Arguments: map[string]any{}}); err != nil || res.IsError || res.StructuredContent == nil {
@@ -78,37 +78,12 @@ func TestDefaultToolListTokenSize(t *testing.T) {
 	}
 	all, _ := list("MCPFLEET_TOOLS_TOOLSETS", "all")
 	t.Logf("default tools/list: %d tools; model-facing (name, description, input schema) %d bytes = about %d tokens; whole message %d bytes = about %d tokens; %v",
-		def.tools, def.model, def.model/4, def.wire, def.wire/4, def.names)
-	t.Logf("every toolset: %d tools; model-facing about %d tokens; whole message about %d tokens", all.tools, all.model/4, all.wire/4)
-	if slices.Contains(def.names, "post_message") {
+		def.Tools, def.Model, def.ModelTokens(), def.Wire, def.WireTokens(), def.Names)
+	t.Logf("every toolset: %d tools; model-facing about %d tokens; whole message about %d tokens", all.Tools, all.ModelTokens(), all.WireTokens())
+	if slices.Contains(def.Names, "post_message") {
 		t.Error("write tools are in the default list")
 	}
-	if def.model/4 > modelTokenBudget || def.wire/4 > wireTokenBudget {
-		t.Errorf("default tools/list is about %d tokens for the model (budget %d) and %d on the wire (budget %d)", def.model/4, modelTokenBudget, def.wire/4, wireTokenBudget)
+	if def.ModelTokens() > modelTokenBudget || def.WireTokens() > wireTokenBudget {
+		t.Errorf("default tools/list is about %d tokens for the model (budget %d) and %d on the wire (budget %d)", def.ModelTokens(), modelTokenBudget, def.WireTokens(), wireTokenBudget)
 	}
-}
-
-type listSize struct {
-	tools, model, wire int
-	names              []string
-}
-
-func measure(t *testing.T, cs *mcp.ClientSession) listSize {
-	t.Helper()
-	res, err := cs.ListTools(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wire, _ := json.Marshal(res)
-	sz := listSize{tools: len(res.Tools), wire: len(wire)}
-	for _, tool := range res.Tools {
-		b, _ := json.Marshal(struct {
-			Name        string `json:"name"`
-			Description string `json:"description"`
-			InputSchema any    `json:"input_schema"`
-		}{tool.Name, tool.Description, tool.InputSchema})
-		sz.model += len(b)
-		sz.names = append(sz.names, tool.Name)
-	}
-	return sz
 }

@@ -134,9 +134,9 @@ func newHealthChecks(s *Service) []health.Check {
 			if _, err := c.auth(ctx, s.clock.Now()); err != nil {
 				var se slack.SlackErrorResponse
 				if errors.As(err, &se) {
-					return st, fmt.Errorf("slack workspace %q: Slack rejected its token (%s); renew slack.workspaces.%s token", c.Name, se.Err, c.Name)
+					return st, fmt.Errorf("slack workspace %q: Slack rejected its token (%s); renew slack.workspaces.%s token", c.Name, c.up.Scrub(se.Err), c.Name)
 				}
-				return st, fmt.Errorf("slack workspace %q cannot be reached: %s", c.Name, oneLine(err.Error()))
+				return st, fmt.Errorf("slack workspace %q cannot be reached: %s", c.Name, c.up.Scrub(oneLine(err.Error())))
 			}
 			return st, nil
 		}})

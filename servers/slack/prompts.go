@@ -16,15 +16,17 @@ import (
 
 func (s *Service) promptWorkspace(ctx context.Context, args map[string]string) (*Conn, Channel, error) {
 	c, err := s.workspace(args["workspace"])
-	if err == nil {
-		// Validates the channel argument and the allowlist; a #name is
-		// kept as given when the directory has not loaded it.
-		var ch Channel
-		if ch, err = c.readChannel(ctx, args["channel"]); err == nil {
-			return c, ch, nil
-		}
+	if err != nil {
+		return nil, Channel{}, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}
-	return nil, Channel{}, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
+	// Validates the channel argument and the allowlist; a #name is kept
+	// as given when the directory has not loaded it. Looking a name up
+	// may quote Slack, so the message loses every token.
+	ch, err := c.readChannel(ctx, args["channel"])
+	if err != nil {
+		return nil, Channel{}, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: c.up.Scrub(err.Error())}
+	}
+	return c, ch, nil
 }
 
 func newCatchUpPrompt(s *Service) *core.PromptDef {

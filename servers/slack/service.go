@@ -76,6 +76,17 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		d.Logger.Info("slack workspace ready", "workspace", name, "tokens", strings.Join(c.tokens(), "+"),
 			"read_only", w.ReadOnly, "write", w.Write.Enabled, "channel_allowlist", !c.read.open())
 	}
+	// Every workspace's client removes every token the server holds from
+	// Slack's text, not only the one it sent: an upstream (or a proxy in
+	// front of it) that echoes the user token on a bot call, or another
+	// workspace's token, must not hand it to a caller.
+	var secrets []string
+	for _, w := range cfg.Workspaces {
+		secrets = append(secrets, w.Token.Reveal(), w.UserToken.Reveal())
+	}
+	for _, c := range s.conns {
+		c.up.AddSecrets(secrets...)
+	}
 	return s, nil
 }
 

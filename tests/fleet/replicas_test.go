@@ -167,11 +167,14 @@ func startReplica(t *testing.T, env []string) *replica {
 }
 
 // roundRobin is a loopback proxy that sends each request to the next
-// replica in turn and counts the MCP POSTs each one served.
+// replica in turn and counts the MCP POSTs each one served. POSTs take
+// turns on their own, so that a client's GET (the 2025-11-25 standalone
+// stream, which a stateless server refuses) does not put two calls on
+// one replica.
 type roundRobin struct {
-	next    atomic.Uint64
-	proxies []*httputil.ReverseProxy
-	posts   []atomic.Int64
+	next, nextPost atomic.Uint64
+	proxies        []*httputil.ReverseProxy
+	posts          []atomic.Int64
 }
 
 func newRoundRobin(t *testing.T, addrs ...string) *roundRobin {
@@ -186,9 +189,12 @@ func newRoundRobin(t *testing.T, addrs ...string) *roundRobin {
 }
 
 func (rr *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	i := int(rr.next.Add(1)-1) % len(rr.proxies)
+	var i int
 	if r.Method == http.MethodPost {
+		i = int(rr.nextPost.Add(1)-1) % len(rr.proxies)
 		rr.posts[i].Add(1)
+	} else {
+		i = int(rr.next.Add(1)-1) % len(rr.proxies)
 	}
 	rr.proxies[i].ServeHTTP(w, r)
 }
@@ -196,17 +202,29 @@ func (rr *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // protocolCase connects a client speaking one protocol revision.
 type protocolCase struct {
 	name    string
+	version string // what the client must end up speaking
 	connect func(ctx context.Context, endpoint string) (*mcp.ClientSession, error)
 }
 
 // protocolCases are the revisions the replicas must serve without
-// stickiness. 2026-07-28 (no sessions at all) joins this table when the
-// core serves it (issue 8): one entry with its client.
+// stickiness: 2025-11-25 with a stateless server (initialize, no session
+// id), and 2026-07-28, which has no initialize and no sessions at all
+// (server/discover; version and capabilities in every request's _meta).
 var protocolCases = []protocolCase{{
-	name: "2025-11-25 stateless",
+	name:    "2025-11-25 stateless",
+	version: "2025-11-25",
 	connect: func(ctx context.Context, endpoint string) (*mcp.ClientSession, error) {
 		client := mcp.NewClient(&mcp.Implementation{Name: "replicas-test", Version: "1"}, nil)
-		return client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint}, nil)
+		// Pinned: go-sdk's client otherwise asks for the newest revision
+		// the server supports, and this case would test 2026-07-28 twice.
+		return client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	},
+}, {
+	name:    "2026-07-28",
+	version: "2026-07-28",
+	connect: func(ctx context.Context, endpoint string) (*mcp.ClientSession, error) {
+		client := mcp.NewClient(&mcp.Implementation{Name: "replicas-test", Version: "1"}, nil)
+		return client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint}, &mcp.ClientSessionOptions{ProtocolVersion: "2026-07-28"})
 	},
 }}
 
@@ -250,6 +268,12 @@ func TestReplicasBehindRoundRobin(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cs.Close()
+			if v := cs.InitializeResult().ProtocolVersion; v != pc.version {
+				t.Fatalf("the client speaks %q, want %q", v, pc.version)
+			}
+			if cs.ID() != "" {
+				t.Errorf("session id %q: the replicas must not depend on one", cs.ID())
+			}
 
 			// Reads that no limit touches: every one answers, whichever
 			// replica gets it.

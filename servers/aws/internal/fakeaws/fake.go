@@ -87,6 +87,7 @@ type Fake struct {
 	keys    map[string]identity
 	assumed []AssumeCall
 	polls   map[string]int
+	echo    bool
 	// InsightsPolls is how many GetQueryResults answer Running before
 	// Complete.
 	InsightsPolls int
@@ -162,6 +163,30 @@ func (f *Fake) Fail(service, op, kind string, n int) {
 	for range n {
 		f.faults[k] = append(f.faults[k], kind)
 	}
+}
+
+// EchoCredentials makes fault messages quote every secret access key and
+// session token the fake knows, as a misbehaving service or proxy might.
+func (f *Fake) EchoCredentials() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.echo = true
+}
+
+// faultMessage is the message of an injected fault.
+func (f *Fake) faultMessage(fault string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	msg := "fake " + fault
+	if f.echo {
+		for _, id := range f.keys {
+			msg += " secret=" + id.secret
+			if id.token != "" {
+				msg += " token=" + id.token
+			}
+		}
+	}
+	return msg
 }
 
 // AccountOf returns the account an access key belongs to.
@@ -255,9 +280,9 @@ func (f *Fake) queryRequest(w http.ResponseWriter, r *http.Request, service stri
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(status)
 	if service == "ec2" {
-		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>fake %s</Message></Error></Errors><RequestID>req-1</RequestID></Response>`, code, fault)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>req-1</RequestID></Response>`, code, f.faultMessage(fault))
 	} else {
-		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>fake %s</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`, code, fault)
+		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`, code, f.faultMessage(fault))
 	}
 	return nil, "", identity{}, false
 }
@@ -282,7 +307,7 @@ func (f *Fake) sts(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		n := len(f.assumed) + 1
 		key := fmt.Sprintf("ASIA%s%04d", account, n)
-		tok := fmt.Sprintf("token-%d", n)
+		tok := fmt.Sprintf("FwoGfake-session-token-%d", n)
 		roleName := role[strings.LastIndex(role, "/")+1:]
 		arn := fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, roleName, session)
 		f.keys[key] = identity{account: account, arn: arn, secret: "secret-" + key, token: tok}
@@ -435,7 +460,7 @@ func (f *Fake) cloudwatch(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("X-Amzn-Query-Error", code+";Sender")
 		w.WriteHeader(status)
-		w.Write(cbor.Encode(cbor.Map{"__type": cbor.String("com.amazonaws.cloudwatch#" + code), "message": cbor.String("fake " + fault)}))
+		w.Write(cbor.Encode(cbor.Map{"__type": cbor.String("com.amazonaws.cloudwatch#" + code), "message": cbor.String(f.faultMessage(fault))}))
 		return
 	}
 	var in cbor.Map
@@ -517,7 +542,7 @@ func (f *Fake) jsonService(service string) http.HandlerFunc {
 				code = "LimitExceededException"
 			}
 			w.WriteHeader(400)
-			fmt.Fprintf(w, `{"__type":"%s","message":"fake %s"}`, code, fault)
+			fmt.Fprintf(w, `{"__type":"%s","message":%q}`, code, f.faultMessage(fault))
 			return
 		}
 		var in map[string]any
@@ -666,7 +691,7 @@ func (f *Fake) lambda(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("X-Amzn-Errortype", code)
 		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"message":"fake %s","Type":"User"}`, fault)
+		fmt.Fprintf(w, `{"message":%q,"Type":"User"}`, f.faultMessage(fault))
 		return
 	}
 	if op == "Unknown" {
