@@ -31,8 +31,8 @@ func TestInspectorOverStdio(t *testing.T) {
 
 	var tools toolList
 	inspector(t, &tools, bin, "--transport", "stdio", "--method", "tools/list")
-	if len(tools.Tools) != 14 {
-		t.Errorf("tools/list over stdio: %d tools, want the 14 conformance tools: %+v", len(tools.Tools), tools)
+	if len(tools.Tools) != conformanceTools {
+		t.Errorf("tools/list over stdio: %d tools, want the %d conformance tools: %+v", len(tools.Tools), conformanceTools, tools)
 	}
 
 	var call toolResult

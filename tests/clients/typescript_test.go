@@ -9,9 +9,13 @@ import (
 	"github.com/mcpfleet/mcpfleet/tests/internal/fixturetest"
 )
 
-// everyFixtureTool is what tools/list shows: the conformance tools and the
+// fixtureTools is what tools/list shows over HTTP: the tools of the
+// conformance suite (0.2.0-alpha.12's scenarios, conformanceTools) and the
 // whoami probe.
-const fixtureTools = 15
+const (
+	conformanceTools = 35
+	fixtureTools     = conformanceTools + 1
+)
 
 func TestTypeScriptClientWithJWT(t *testing.T) {
 	t.Parallel()
