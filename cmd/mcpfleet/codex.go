@@ -37,6 +37,9 @@ func renderCodex(o hostOptions) string {
 				env = append(env, [2]string{s.dataDirEnv, d})
 			}
 		}
+		if s.awsChain {
+			env = append(env, [2]string{"MCPFLEET_AWS_REGIONS", o.awsRegions})
+		}
 		for _, c := range s.creds {
 			if c.optional {
 				continue

@@ -79,6 +79,10 @@ type hostOptions struct {
 	// apiKeyEnv names the variable holding the bearer API key for remote
 	// servers; empty sends no Authorization header.
 	apiKeyEnv string
+	// awsRegions is what a stdio AWS server is given as
+	// MCPFLEET_AWS_REGIONS: without a config file it needs at least one
+	// region to serve (a region is no secret, so it is written as is).
+	awsRegions string
 }
 
 // serverURL expands the URL template for s.
@@ -163,6 +167,9 @@ func hostEntries(o hostOptions) (map[string]jsonServer, []vscodeInput, []string,
 					return nil, nil, nil, err
 				}
 				env[s.dataDirEnv] = d
+			}
+			if s.awsChain {
+				env["MCPFLEET_AWS_REGIONS"] = o.awsRegions
 			}
 			for _, c := range s.creds {
 				if c.optional {
@@ -316,7 +323,8 @@ func hostconfig(ctx context.Context, e *env, args []string) int {
 	if len(unknown) > 0 {
 		return usageError(e, fs, "unknown servers %v", unknown)
 	}
-	o := hostOptions{client: client, url: *url, portOffset: *portOffset}
+	o := hostOptions{client: client, url: *url, portOffset: *portOffset,
+		awsRegions: cmp.Or(e.getenv("MCPFLEET_AWS_REGIONS"), e.getenv("AWS_REGION"), e.getenv("AWS_DEFAULT_REGION"), defaultAWSRegion)}
 	if *url != "" {
 		o.apiKeyEnv = *apiKeyEnv
 		if o.apiKeyEnv == "" && !isLoopbackURL(*url) {

@@ -47,13 +47,14 @@ func fixedOptions(client string, url string) hostOptions {
 	}
 	servers, _ := selectServers("")
 	return hostOptions{
-		client:    hostClients[i],
-		servers:   servers,
-		binDir:    "/opt/mcpfleet/bin",
-		dataDir:   func(s string) (string, error) { return "/home/ada/.local/share/mcpfleet/" + s, nil },
-		secretDir: "/home/ada/.config/mcpfleet",
-		url:       url,
-		apiKeyEnv: map[bool]string{true: "MCPFLEET_API_KEY"}[url != ""],
+		client:     hostClients[i],
+		servers:    servers,
+		binDir:     "/opt/mcpfleet/bin",
+		dataDir:    func(s string) (string, error) { return "/home/ada/.local/share/mcpfleet/" + s, nil },
+		secretDir:  "/home/ada/.config/mcpfleet",
+		url:        url,
+		awsRegions: "eu-west-1",
+		apiKeyEnv:  map[bool]string{true: "MCPFLEET_API_KEY"}[url != ""],
 	}
 }
 
@@ -148,7 +149,7 @@ func fakeBinaries(t *testing.T, tools map[string][]string) string {
 func hostcfg(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), append([]string{"hostconfig"}, args...), &env{stdout: &out, stderr: &errOut, getenv: os.Getenv})
+	code := run(context.Background(), append([]string{"hostconfig"}, args...), &env{stdout: &out, stderr: &errOut, getenv: withoutAWSRegion})
 	return code, out.String(), errOut.String()
 }
 
@@ -281,4 +282,14 @@ func TestHostConfigWriteRefusesBrokenFile(t *testing.T) {
 			t.Errorf("%s: backup written for a refused merge", client)
 		}
 	}
+}
+
+// withoutAWSRegion is os.Getenv with the AWS region variables unset, so
+// the goldens hold the default region whatever the machine sets.
+func withoutAWSRegion(k string) string {
+	switch k {
+	case "MCPFLEET_AWS_REGIONS", "AWS_REGION", "AWS_DEFAULT_REGION":
+		return ""
+	}
+	return os.Getenv(k)
 }
