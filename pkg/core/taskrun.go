@@ -123,6 +123,17 @@ type CreateTaskResult struct {
 	tasks.Task
 }
 
+type resultFilterKey struct{}
+
+// WithResultFilter returns ctx carrying f, which a tool call that becomes
+// a task applies to its result before the result is stored. Middleware
+// that rewrites results on the way out (the policy's redaction for the
+// caller's clearance) sets it, so that a result fetched later with
+// tasks/get is the one the call itself would have answered.
+func WithResultFilter(ctx context.Context, f func(mcp.Result) mcp.Result) context.Context {
+	return context.WithValue(ctx, resultFilterKey{}, f)
+}
+
 // DetailedTask is the answer to tasks/get.
 type DetailedTask struct {
 	mcp.ResultBase
@@ -199,6 +210,19 @@ func (e *taskEngine) call(ctx context.Context, req *mcp.CallToolRequest, td *Too
 			return nil, missingTasksCapability()
 		}
 		return run(ctx, req)
+	}
+	if filter, ok := ctx.Value(resultFilterKey{}).(func(mcp.Result) mcp.Result); ok {
+		// A detached run's result is stored and fetched later with
+		// tasks/get, past the middleware that would have filtered it on
+		// the way out: filter it before it is stored.
+		inner := run
+		run = func(ctx context.Context, req *mcp.CallToolRequest) (mcp.Result, error) {
+			res, err := inner(ctx, req)
+			if err == nil && res != nil {
+				res = filter(res)
+			}
+			return res, err
+		}
 	}
 	who := owner(ctx)
 	// The handler may outlive the request, so it gets a context that only

@@ -165,6 +165,8 @@ type serverOpts struct {
 	apiKeys []string
 	// http, when set, serves HTTP with this http section (a YAML flow map).
 	http string
+	// modules are added to the server (tools beyond toolsModule's).
+	modules []fx.Option
 }
 
 func startServer(t *testing.T, o serverOpts) *testServer {
@@ -197,6 +199,7 @@ func startServer(t *testing.T, o serverOpts) *testServer {
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
 	s.h = coretest.Start(t, coretest.Options{YAML: yaml, Modules: []fx.Option{
 		toolsModule(s.notes),
+		fx.Options(o.modules...),
 		Module,
 		fx.Provide(func() metric.MeterProvider { return mp }),
 		fx.Populate(&s.enf),

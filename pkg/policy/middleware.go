@@ -158,6 +158,11 @@ func (e *Enforcer) handleCall(ctx context.Context, next mcp.MethodHandler, req *
 		r2.Params = &params
 		req = &r2
 	}
+	if d.Redact {
+		// A call that becomes a task answers later, through tasks/get:
+		// its stored result is redacted the same way.
+		ctx = core.WithResultFilter(ctx, func(r mcp.Result) mcp.Result { return redactCallResult(st.eng, r) })
+	}
 	res, err := next(ctx, "tools/call", req)
 	if err == nil && d.Redact {
 		res = redactCallResult(st.eng, res)
