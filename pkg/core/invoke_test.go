@@ -142,15 +142,8 @@ func call(t *testing.T, cs *mcp.ClientSession, name string, args any) *mcp.CallT
 	return res
 }
 
-func text(r *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range r.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			b.WriteString(tc.Text)
-		}
-	}
-	return b.String()
-}
+// text is the shared result helper under the name these tests use.
+var text = coretest.Text
 
 func TestTypedToolPath(t *testing.T) {
 	p := newProbe()

@@ -217,15 +217,8 @@ func call(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]any)
 	return res
 }
 
-func text(res *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range res.Content {
-		if t, ok := c.(*mcp.TextContent); ok {
-			b.WriteString(t.Text)
-		}
-	}
-	return b.String()
-}
+// text is the shared result helper under the name these tests use.
+var text = coretest.Text
 
 // records waits until the audit file holds n records and returns them.
 func (s *testServer) records(t *testing.T, n int) []audit.Record {

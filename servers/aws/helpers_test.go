@@ -18,6 +18,14 @@ import (
 	"github.com/mcpfleet/mcpfleet/servers/aws/internal/fakeaws"
 )
 
+// Shared result helpers (coretest), under the names these tests use.
+var (
+	text   = coretest.Text
+	field  = coretest.Field
+	str    = coretest.Str
+	length = coretest.Len
+)
+
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // server is the AWS server under test, connected to the fake AWS.
@@ -148,45 +156,6 @@ func (s *server) fails(name string, args obj) string {
 		s.t.Fatalf("%s(%v) succeeded, want a tool error: %s", name, args, text(res))
 	}
 	return text(res)
-}
-
-func text(res *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range res.Content {
-		if t, ok := c.(*mcp.TextContent); ok {
-			b.WriteString(t.Text)
-		}
-	}
-	return b.String()
-}
-
-// field walks a dotted path through decoded JSON ("instances.0.id").
-func field(v any, path string) any {
-	for _, p := range strings.Split(path, ".") {
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[p]
-		case []any:
-			var i int
-			if _, err := fmt.Sscan(p, &i); err != nil || i >= len(x) {
-				return nil
-			}
-			v = x[i]
-		default:
-			return nil
-		}
-	}
-	return v
-}
-
-func str(v any, path string) string {
-	s, _ := field(v, path).(string)
-	return s
-}
-
-func length(v any, path string) int {
-	a, _ := field(v, path).([]any)
-	return len(a)
 }
 
 func merge(a, b obj) obj {

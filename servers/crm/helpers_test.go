@@ -18,6 +18,11 @@ import (
 	"github.com/mcpfleet/mcpfleet/servers/crm/store"
 )
 
+// Shared result helpers (coretest), under the names these tests use.
+var (
+	text = coretest.Text
+)
+
 func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) != "" {
 		os.Exit(crashChild())
@@ -96,16 +101,6 @@ func callErr(t *testing.T, s *server, tool string, args any, want string) string
 		t.Fatalf("%s error = %q, want it to contain %q", tool, msg, want)
 	}
 	return msg
-}
-
-func text(res *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			b.WriteString(tc.Text)
-		}
-	}
-	return b.String()
 }
 
 // counts returns the number of records of each kind.
