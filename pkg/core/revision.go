@@ -34,43 +34,91 @@ type revisionRouter struct {
 }
 
 func (h *revisionRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if sessionless(r) {
+	switch rt, id := route(r); rt {
+	case toStateless:
 		h.stateless.ServeHTTP(w, r)
-		return
+	case toNeedsSession:
+		// go-sdk would open a session for the request and answer it with
+		// the invalid JSON-RPC code 0 ("invalid during session
+		// initialization") and HTTP 200; the spec (2025-11-25, Session
+		// Management) says a server that requires a session SHOULD answer
+		// such a request with 400 Bad Request.
+		writeNeedsSession(w, id)
+	default:
+		h.stateful.ServeHTTP(w, r)
 	}
-	h.stateful.ServeHTTP(w, r)
 }
 
-// sessionless reports whether r speaks a sessionless revision. The header
-// decides when it names one. Otherwise a POST without a session id is
-// peeked at (it is an initialize or a sessionless request missing its
-// header): one that carries a per-request protocol version in _meta, or asks
-// server/discover, is sessionless, and the stateless handler answers it,
-// including with the header-mismatch error the revision prescribes. The body
-// is restored for whichever handler serves it.
-func sessionless(r *http.Request) bool {
-	if v := r.Header.Get("Mcp-Protocol-Version"); v != "" {
-		return v >= ProtocolSessionless
+type routeTo int
+
+const (
+	toStateful routeTo = iota
+	toStateless
+	toNeedsSession
+)
+
+// route decides which handler serves r. A sessionless revision (2026-07-28
+// and later) named by the header goes to the stateless handler. Otherwise a
+// POST without a session id is peeked at: one that carries a per-request
+// protocol version in _meta (and no header), or asks server/discover, is
+// sessionless, and the stateless handler answers it, including with the
+// header-mismatch error the revision prescribes; an initialize opens a
+// session; any other method needs a session it does not have. The body is
+// restored for whichever handler serves it. id is the request's id, for
+// the needs-session answer.
+func route(r *http.Request) (routeTo, json.RawMessage) {
+	v := r.Header.Get("Mcp-Protocol-Version")
+	if v != "" && v >= ProtocolSessionless {
+		return toStateless, nil
 	}
 	if r.Method != http.MethodPost || r.Header.Get("Mcp-Session-Id") != "" || r.Body == nil {
-		return false
+		return toStateful, nil
 	}
 	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 	if err != nil {
-		return false // the stateful handler reports the read error (413 or 400)
+		return toStateful, nil // the stateful handler reports the read error (413 or 400)
 	}
 	var msg struct {
-		Method string `json:"method"`
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
 		Params struct {
 			Meta map[string]json.RawMessage `json:"_meta"`
 		} `json:"params"`
 	}
 	if json.Unmarshal(body, &msg) != nil {
-		return false // batches and junk: the stateful handler's errors
+		return toStateful, nil // batches and junk: the stateful handler's errors
 	}
 	_, hasVersion := msg.Params.Meta[mcp.MetaKeyProtocolVersion]
-	return hasVersion || msg.Method == "server/discover"
+	switch {
+	case v == "" && (hasVersion || msg.Method == "server/discover"):
+		return toStateless, nil
+	case msg.Method == "" || msg.Method == "initialize":
+		return toStateful, nil
+	}
+	return toNeedsSession, msg.ID
+}
+
+// writeNeedsSession answers a request that needs a session and has none:
+// 400 with an invalid-request error saying how to get one.
+func writeNeedsSession(w http.ResponseWriter, id json.RawMessage) {
+	if len(id) == 0 || id[0] == '{' || id[0] == '[' {
+		id = json.RawMessage("null") // none, or not a valid id to echo
+	}
+	body, _ := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}{JSONRPC: "2.0", ID: id, Error: struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{Code: -32600, Message: "Bad Request: this request needs a session: send initialize first and then the Mcp-Session-Id header it returns (protocol " + ProtocolStateful + "), or speak protocol " + ProtocolSessionless + ", which has no sessions"}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = w.Write(body)
 }
 
 // errReader replays a read error after the bytes that were read before it,

@@ -205,3 +205,51 @@ func TestCancellationReachesEveryCall(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestWithoutSessionOnAStatefulServer: on a stateful server, a
+// request of a session revision that has no session id (other than
+// initialize) is answered 400 with an invalid-request error saying how to
+// get one, and opens no session. (go-sdk alone answers HTTP 200 with the
+// invalid JSON-RPC code 0 and keeps a session for it.)
+func TestRequestWithoutSessionOnAStatefulServer(t *testing.T) {
+	var seen atomic.Int64
+	h := startPaths(t, &seen, nil)
+	sessions := func() int {
+		n := 0
+		for range h.Server.MCP.Sessions() {
+			n++
+		}
+		return n
+	}
+	before := sessions()
+	for _, c := range []struct{ body, id string }{
+		{`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read"}}`, `7`},
+		{`{"jsonrpc":"2.0","id":"x","method":"tools/list"}`, `"x"`},
+		{`{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}`, `null`},
+		{`{"jsonrpc":"2.0","method":"notifications/initialized"}`, `null`},
+	} {
+		resp, body := rawPost(t, h.URL(), keyA, "", c.body)
+		var msg struct {
+			ID    json.RawMessage `json:"id"`
+			Error struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(body), &msg); err != nil || resp.StatusCode != http.StatusBadRequest ||
+			msg.Error.Code != -32600 || string(msg.ID) != c.id || !strings.Contains(msg.Error.Message, "initialize") {
+			t.Errorf("%s: %d %s", c.body, resp.StatusCode, body)
+		}
+	}
+	if n := sessions(); n != before {
+		t.Errorf("requests without a session opened %d sessions", n-before)
+	}
+	if seen.Load() != 0 {
+		t.Errorf("a tool ran for a request without a session")
+	}
+	// initialize still opens one, and the session then serves calls.
+	id := openSession(t, h.URL(), keyA)
+	if resp, body := rawPost(t, h.URL(), keyA, id, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read"}}`); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"result"`) {
+		t.Errorf("call on the session: %d %s", resp.StatusCode, body)
+	}
+}
