@@ -87,8 +87,9 @@ func RequireCapability(name string) error {
 type stateSigner struct{ key []byte }
 
 // RequestStateKey is the HMAC key core signs request state with. Servers
-// behind a load balancer must give every replica the same key (provide one
-// into the fx graph); without one each process draws its own.
+// behind a load balancer must give every replica the same key
+// (http.request_state_key, or one provided into the fx graph); without one
+// each process draws its own.
 type RequestStateKey []byte
 
 func newStateSigner(key RequestStateKey) *stateSigner {

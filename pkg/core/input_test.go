@@ -10,6 +10,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core"
+	"github.com/mcpfleet/mcpfleet/pkg/core/config"
 	"github.com/mcpfleet/mcpfleet/pkg/core/coretest"
 )
 
@@ -71,5 +72,40 @@ func TestInputRequiredRoundTrip(t *testing.T) {
 	}
 	if !strings.Contains(text(res), `"answer":"green"`) {
 		t.Errorf("2025-11-25 call: %s", text(res))
+	}
+}
+
+// TestRequestStateAcrossReplicas: a 2026-07-28 client may send the second
+// round of an input-required call to another replica. With the same
+// http.request_state_key the state one replica signed is accepted by the
+// other; with keys of their own it is refused, and a short key stops the
+// start.
+func TestRequestStateAcrossReplicas(t *testing.T) {
+	key := func(k string) func(*config.Config) {
+		return func(c *config.Config) { c.HTTP.RequestStateKey = config.NewSecret(k) }
+	}
+	shared := strings.Repeat("k", 32)
+	a := startHTTP(t, askModules(), key(shared))
+	b := startHTTP(t, askModules(), key(shared))
+	other := startHTTP(t, askModules(), nil)
+
+	first := result(t, rpc26(t, a, keyA, "tools/call", `"name":"ask",`+meta26))
+	state, _ := first["requestState"].(string)
+	if first["resultType"] != "input_required" || state == "" {
+		t.Fatalf("first round: %v", first)
+	}
+	second := `"name":"ask","inputResponses":{"word":{"action":"accept","content":{"w":"blue"}}},"requestState":"` + state + `",` + meta26
+	done := result(t, rpc26(t, b, keyA, "tools/call", second))
+	if sc, _ := done["structuredContent"].(map[string]any); done["resultType"] != "complete" || sc["answer"] != "blue" {
+		t.Errorf("second round on the replica with the same key: %v", done)
+	}
+	if c := errCode(rpc26(t, other, keyA, "tools/call", second)); c != -32602 {
+		t.Errorf("second round on a replica with its own key: code %v, want -32602", c)
+	}
+
+	cfg := config.NewDefaultConfig()
+	cfg.HTTP.RequestStateKey = config.NewSecret("short")
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "request_state_key") {
+		t.Errorf("a short key: %v", err)
 	}
 }

@@ -102,7 +102,11 @@ func NewServer(p ServerParams) *Server {
 	title := p.Config.Server.Title
 	s := mcp.NewServer(&mcp.Implementation{Name: p.Config.Server.Name, Title: title, Version: p.Info.Version}, opts)
 
-	calls := newInvoker(p.Logger, p.Config.Limits.MaxConcurrentCalls, p.Config.Limits.ToolTimeout, int(p.Config.Limits.MaxResultBytes), p.StateKey)
+	stateKey := p.StateKey
+	if len(stateKey) == 0 && p.Config.HTTP.RequestStateKey.IsSet() {
+		stateKey = RequestStateKey(p.Config.HTTP.RequestStateKey.Reveal())
+	}
+	calls := newInvoker(p.Logger, p.Config.Limits.MaxConcurrentCalls, p.Config.Limits.ToolTimeout, int(p.Config.Limits.MaxResultBytes), stateKey)
 	handlers := make(map[string]mcp.ToolHandler, len(p.Catalog.tools))
 	registered := make(map[string]*mcp.Tool, len(p.Catalog.tools))
 	for _, td := range p.Catalog.tools {

@@ -83,6 +83,11 @@ type HTTP struct {
 	// ReadHeaderTimeout protects against slow-header clients.
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	TLS               TLS           `yaml:"tls"`
+	// RequestStateKey signs the request state of input-required results
+	// (protocol 2026-07-28), which the client sends back, possibly to
+	// another replica: every replica behind one load balancer needs the
+	// same key (at least 32 bytes). Unset, each process draws its own.
+	RequestStateKey Secret `yaml:"request_state_key"`
 }
 
 // TLS enables HTTPS when both files are set.
@@ -339,6 +344,9 @@ func (c *Config) Validate() error {
 
 	if c.Server.Name == "" {
 		add("server.name is empty")
+	}
+	if k := c.HTTP.RequestStateKey; k.IsSet() && len(k.Reveal()) < 32 {
+		add("http.request_state_key must be at least 32 bytes")
 	}
 	switch c.Transport {
 	case TransportStdio, TransportHTTP:

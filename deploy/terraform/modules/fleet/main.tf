@@ -161,6 +161,25 @@ resource "aws_secretsmanager_secret_version" "approval_hmac" {
   secret_string = random_password.approval_hmac.result
 }
 
+# The request state of input-required results (protocol 2026-07-28) comes
+# back with the client's next request, to whichever replica the load
+# balancer picks: every replica signs and checks it with one key.
+resource "random_password" "request_state" {
+  length  = 48
+  special = false
+}
+
+resource "aws_secretsmanager_secret" "request_state" {
+  name_prefix = "${var.name}-request-state-"
+  description = "HMAC key of mcpfleet input-required request state (shared by every replica)"
+  tags        = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "request_state" {
+  secret_id     = aws_secretsmanager_secret.request_state.id
+  secret_string = random_password.request_state.result
+}
+
 # --- Shared Redis -------------------------------------------------------------
 
 resource "aws_security_group" "redis" {
@@ -327,7 +346,10 @@ module "server" {
     each.value.environment,
   )
   secrets = merge(
-    { MCPFLEET_POLICY_APPROVAL_HMAC_KEY = aws_secretsmanager_secret.approval_hmac.arn },
+    {
+      MCPFLEET_POLICY_APPROVAL_HMAC_KEY = aws_secretsmanager_secret.approval_hmac.arn
+      MCPFLEET_HTTP_REQUEST_STATE_KEY   = aws_secretsmanager_secret.request_state.arn
+    },
     local.redis_secrets,
     each.key == "crm" ? local.crm_postgres_secrets : {},
     each.value.secrets,
