@@ -148,17 +148,23 @@ func NewServer(p ServerParams) *Server {
 	})
 	// Outermost: every error, go-sdk's own included, is bounded and coded.
 	chain := []mcp.Middleware{boundErrorsMiddleware, reachability, principalMiddleware(defaultPrincipal(p.Config))}
-	for _, m := range mws {
-		chain = append(chain, m.Func)
-	}
+	var engine *taskEngine
 	if len(taskTools) > 0 {
 		if p.Cache == nil {
 			panic("core: tools that run as tasks keep their state in the cache: include core.CacheModule")
 		}
-		engine := newTaskEngine(tasks.NewStore(p.Cache, taskTTL, taskPollInterval), p.Logger)
+		engine = newTaskEngine(tasks.NewStore(p.Cache, taskTTL, taskPollInterval), p.Logger)
 		if err := engine.register(s); err != nil {
 			panic("core: registering the task methods: " + err.Error())
 		}
+		// Before the modules' middleware: the policy governs the task
+		// methods as uses of the task's tool ([TaskTool]).
+		chain = append(chain, engine.lookupMiddleware)
+	}
+	for _, m := range mws {
+		chain = append(chain, m.Func)
+	}
+	if engine != nil {
 		// Innermost: policy, audit and tracing see the call before it may
 		// become a task.
 		chain = append(chain, taskMiddleware(engine, taskTools))

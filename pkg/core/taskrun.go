@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -419,6 +420,40 @@ type taskParams struct {
 	TaskID         string                     `json:"taskId"`
 	InputResponses map[string]json.RawMessage `json:"inputResponses,omitempty"`
 }
+
+type taskEngineKey struct{}
+
+// lookupMiddleware lets the layers below it find the tool of a task the
+// caller names ([TaskTool]).
+func (e *taskEngine) lookupMiddleware(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		if strings.HasPrefix(method, "tasks/") {
+			ctx = context.WithValue(ctx, taskEngineKey{}, e)
+		}
+		return next(ctx, method, req)
+	}
+}
+
+// TaskTool names the tool that the calling principal's task id runs; ok
+// is false when the server runs no tasks, the method is not a task method
+// or the caller has no such task. The policy uses it to govern tasks/get,
+// tasks/update and tasks/cancel as uses of that tool.
+func TaskTool(ctx context.Context, id string) (tool string, ok bool) {
+	e, _ := ctx.Value(taskEngineKey{}).(*taskEngine)
+	if e == nil || id == "" {
+		return "", false
+	}
+	r, err := e.store.Get(ctx, owner(ctx), id)
+	if err != nil {
+		return "", false
+	}
+	return r.Tool, true
+}
+
+// UnknownTask is the answer to a task id the caller has no task of. It is
+// the same whether the task does not exist, belongs to another principal,
+// or is hidden by the policy, so that it tells nothing.
+func UnknownTask(id string) error { return unknownTask(id) }
 
 func unknownTask(id string) error {
 	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown task %q", id)}

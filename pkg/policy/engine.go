@@ -24,6 +24,9 @@ const (
 	RuleUnauthenticated = "builtin:unauthenticated"
 	// RuleUnknownTool denies a call to a tool the server does not expose.
 	RuleUnknownTool = "builtin:unknown_tool"
+	// RuleTaskTool decides a task method (tasks/get, tasks/update,
+	// tasks/cancel) by whether the caller may still use the task's tool.
+	RuleTaskTool = "builtin:task_tool"
 	// RuleApproveDestructive requires approval for destructive tools
 	// (approvals.destructive).
 	RuleApproveDestructive = "approvals.destructive"

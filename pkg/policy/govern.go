@@ -47,12 +47,6 @@ var Methods = map[string]Governance{
 	"notifications/cancelled":          Protocol,
 	"notifications/progress":           Protocol,
 	"notifications/roots/list_changed": Protocol,
-	// The tasks extension (core's task engine): core answers a task only
-	// to the principal whose tools/call created it, and that call was
-	// decided, rate-limited and audited when it was made.
-	"tasks/get":    Protocol,
-	"tasks/update": Protocol,
-	"tasks/cancel": Protocol,
 
 	"tools/call":           Decided,
 	"resources/read":       Decided,
@@ -60,6 +54,12 @@ var Methods = map[string]Governance{
 	"subscriptions/listen": Decided, // each resource URI it names, as above
 	"prompts/get":          Decided,
 	"completion/complete":  Decided, // as a use of the prompt or resource it completes for
+	// The tasks extension (core's task engine) answers a task only to the
+	// principal whose tools/call created it; each method is decided as a
+	// use of the task's tool (governTask).
+	"tasks/get":    Decided,
+	"tasks/update": Decided,
+	"tasks/cancel": Decided,
 
 	"tools/list":               Listed,
 	"resources/list":           Listed,
@@ -70,7 +70,7 @@ var Methods = map[string]Governance{
 // recordMethods are the methods audit records name; callRecord keeps an
 // index into it.
 var recordMethods = []string{"tools/call", "resources/read", "resources/subscribe", "subscriptions/listen",
-	"prompts/get", "completion/complete"}
+	"prompts/get", "completion/complete", "tasks/get", "tasks/update", "tasks/cancel"}
 
 func methodIndex(method string) uint8 {
 	for i, m := range recordMethods {
@@ -92,6 +92,9 @@ type target struct {
 func (e *Enforcer) govern(ctx context.Context, next mcp.MethodHandler, method string, req mcp.Request, g Governance) (mcp.Result, error) {
 	if g == Listed {
 		return e.filterList(ctx, next, method, req)
+	}
+	if strings.HasPrefix(method, "tasks/") {
+		return e.governTask(ctx, next, method, req)
 	}
 	var targets []target
 	var args any
@@ -160,32 +163,21 @@ func (e *Enforcer) promptClass(name string) core.Classification {
 // uses resources or prompts. Every target must be allowed.
 func (e *Enforcer) decideFeature(ctx context.Context, next mcp.MethodHandler, method string, req mcp.Request,
 	targets []target, args any) (res mcp.Result, err error) {
-	start := e.now()
-	st := e.state.Load()
 	raw, _ := json.Marshal(args)
 	names := make([]string, len(targets))
 	for i, t := range targets {
 		names[i] = t.name
 	}
-	rec := &callRecord{e: e, st: st, start: start, principal: authn.FromContext(ctx), method: methodIndex(method),
-		tool: strings.Join(names, " "), args: raw, trace: trace.SpanContextFromContext(ctx).TraceID()}
-	if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
-		rec.session = ss
+	rec, done, err := e.record(ctx, method, req, strings.Join(names, " "), raw)
+	if err != nil {
+		return nil, err
 	}
-	aud := e.auditor.Load()
-	if aud == nil {
-		return nil, errors.New("policy: the enforcer is not started")
-	}
-	if err := aud.Reserve(ctx); err != nil {
-		e.metrics.auditRefused.Add(ctx, 1)
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "the audit log cannot take a record right now, so " + method + " was not run; retry in a few seconds"}
-	}
+	st, start := rec.st, rec.start
 	submitted := false
 	submit := func() {
 		if !submitted {
 			submitted = true
-			rec.finish(res, err, e.now().Sub(start))
-			aud.Submit(rec)
+			done(res, err)
 		}
 	}
 	defer submit()
@@ -229,6 +221,65 @@ func (e *Enforcer) decideFeature(ctx context.Context, next mcp.MethodHandler, me
 		res = redactResult(st.eng, res)
 	}
 	return res, err
+}
+
+// record starts the audit record of a governed method other than
+// tools/call; done finishes and submits it. The audit log's room is
+// reserved first: a method it cannot record is not run.
+func (e *Enforcer) record(ctx context.Context, method string, req mcp.Request, name string, args json.RawMessage) (*callRecord, func(mcp.Result, error), error) {
+	start := e.now()
+	rec := &callRecord{e: e, st: e.state.Load(), start: start, principal: authn.FromContext(ctx), method: methodIndex(method),
+		tool: name, args: args, trace: trace.SpanContextFromContext(ctx).TraceID()}
+	if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
+		rec.session = ss
+	}
+	aud := e.auditor.Load()
+	if aud == nil {
+		return nil, nil, errors.New("policy: the enforcer is not started")
+	}
+	if err := aud.Reserve(ctx); err != nil {
+		e.metrics.auditRefused.Add(ctx, 1)
+		return nil, nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "the audit log cannot take a record right now, so " + method + " was not run; retry in a few seconds"}
+	}
+	return rec, func(res mcp.Result, err error) {
+		rec.finish(res, err, e.now().Sub(start))
+		aud.Submit(rec)
+	}, nil
+}
+
+// governTask decides tasks/get, tasks/update and tasks/cancel as uses of
+// the tool the task runs, and audits each under its own name. A caller the
+// policy no longer lets use that tool (a reload since the call) gets the
+// same "unknown task" as for a task that is not its own. The task's result
+// was redacted for its caller when it was stored, and polls are not
+// counted against the tool's rate limits: the call that made the task was.
+func (e *Enforcer) governTask(ctx context.Context, next mcp.MethodHandler, method string, req mcp.Request) (res mcp.Result, err error) {
+	var p struct {
+		TaskID string `json:"taskId"`
+	}
+	raw, _ := json.Marshal(req.GetParams())
+	_ = json.Unmarshal(raw, &p)
+	tool, ok := core.TaskTool(ctx, p.TaskID)
+	if !ok {
+		// Not a task of this caller: core answers, the same for everyone.
+		return next(ctx, method, req)
+	}
+	args, _ := json.Marshal(map[string]string{"taskId": p.TaskID})
+	rec, done, err := e.record(ctx, method, req, tool, args)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { done(res, err) }()
+	tp := rec.st.tools[tool]
+	if tp == nil || !tp.Visible(rec.principal, rec.start).Visible {
+		rec.decision, rec.decided = Decision{Rule: RuleTaskTool, Reason: "the caller may no longer use " + tool}, true
+		rec.outcome = OutcomeDenied
+		e.metrics.decisions.Add(ctx, 1, rec.st.opts.decision(RuleTaskTool, false)...)
+		return nil, core.UnknownTask(p.TaskID)
+	}
+	rec.decision, rec.decided = Decision{Allowed: true, Rule: RuleTaskTool, Reason: "the task's owner may use " + tool}, true
+	e.metrics.decisions.Add(ctx, 1, rec.st.opts.decision(RuleTaskTool, true)...)
+	return next(ctx, method, req)
 }
 
 // redactResult masks sensitive values in the text of a resource, prompt

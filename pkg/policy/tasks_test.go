@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,53 @@ func TestTaskResultsAreRedacted(t *testing.T) {
 				t.Errorf("task result for %s (redacted=%v): %s", c.key, c.redacted, out)
 			}
 		})
+	}
+}
+
+// TestTaskMethodsAreGoverned: tasks/get is decided as a use of the task's
+// tool and audited under its own name; after a policy reload that takes the
+// tool away, the caller's own task answers "unknown task", like a task that
+// is not its own, and the refusal is audited.
+func TestTaskMethodsAreGoverned(t *testing.T) {
+	path := writePolicy(t, "")
+	s := startServer(t, serverOpts{policyFile: path, apiKeys: []string{"user-key"}, http: `{addr: "127.0.0.1:0", stateless: true}`,
+		modules: []fx.Option{exportModule()}})
+	key := apiKey("user-key")
+	created := rpc2026(t, s.h.URL(), key, "tools/call", "export_customer", `"name":"export_customer","arguments":{"id":"7"},`+tasksMeta)
+	res, _ := created["result"].(map[string]any)
+	id, _ := res["taskId"].(string)
+	if id == "" {
+		t.Fatalf("no task: %v", created)
+	}
+	get := func() map[string]any {
+		return rpc2026(t, s.h.URL(), key, "tasks/get", id, `"taskId":"`+id+`",`+tasksMeta)
+	}
+	if r, _ := get()["result"].(map[string]any); r == nil {
+		t.Fatal("tasks/get of the caller's own task failed")
+	}
+	recs := s.records(t, 2)
+	if r := recs[1]; r.Method != "tasks/get" || r.Tool != "export_customer" || r.Decision != "allow" || r.Rule != RuleTaskTool {
+		t.Errorf("tasks/get record: %+v", r)
+	}
+
+	// Take the tool away: users may no longer read anything.
+	first := s.enf.Document().Hash()
+	base, _ := os.ReadFile("testdata/server.yaml")
+	denied := strings.Replace(string(base), "    roles: [users]\n    annotations: {read_only: true}\n", "    roles: [admins]\n    annotations: {read_only: true}\n", 1)
+	if denied == string(base) {
+		t.Fatal("test policy changed shape")
+	}
+	replaceFile(t, path, denied)
+	waitFor(t, func() bool { return s.enf.Document().Hash() != first })
+	hidden := get()
+	other := rpc2026(t, s.h.URL(), key, "tasks/get", "no-such-task", `"taskId":"no-such-task",`+tasksMeta)
+	he, _ := hidden["error"].(map[string]any)
+	oe, _ := other["error"].(map[string]any)
+	if he == nil || oe == nil || he["code"] != oe["code"] || !strings.Contains(he["message"].(string), "unknown task") {
+		t.Errorf("hidden task %v, missing task %v: want the same unknown-task error", hidden, other)
+	}
+	recs = s.records(t, 3)
+	if r := recs[2]; r.Method != "tasks/get" || r.Decision != "deny" || r.Outcome != OutcomeDenied {
+		t.Errorf("refused tasks/get record: %+v", r)
 	}
 }
