@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -161,10 +162,9 @@ func (a *Account) UnmarshalYAML(n *yaml.Node) error {
 }
 
 var (
-	accountNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
-	regionRE      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
-	profileRE     = regexp.MustCompile(`^[A-Za-z0-9_.+@-]{1,64}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	roleARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
+	profileRE = regexp.MustCompile(`^[A-Za-z0-9_.+@-]{1,64}$`)
 )
 
 // services are the endpoint keys (the SDK's service ids for endpoint
@@ -205,16 +205,10 @@ func (c *Config) Validate() error {
 	if len(c.Accounts) == 0 {
 		add("aws: no account configured; add aws.accounts to the config file (an account with regions: [...] uses the default credential chain), or set MCPFLEET_AWS_REGIONS (and MCPFLEET_AWS_PROFILE) for one account")
 	}
-	var defaults []string
+	errs = append(errs, config.CheckNamedEntries("aws.accounts", "account", c.Accounts, func(e Account) bool { return e.Default })...)
 	for _, name := range c.accountNames() {
 		a := c.Accounts[name]
 		p := "aws.accounts." + name
-		if !accountNameRE.MatchString(name) {
-			add("%s: name must be 1-32 lower case letters, digits, '_' or '-', starting with a letter or digit", p)
-		}
-		if a.Default {
-			defaults = append(defaults, name)
-		}
 		if a.Profile != "" && !profileRE.MatchString(a.Profile) {
 			add("%s.profile %q is not a profile name", p, a.Profile)
 		}
@@ -256,9 +250,6 @@ func (c *Config) Validate() error {
 			add("%s.upstream: %s", p, strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
 	}
-	if len(c.Accounts) > 1 && len(defaults) != 1 {
-		add("aws.accounts: exactly one account must have default: true (found %d: %s)", len(defaults), strings.Join(defaults, ", "))
-	}
 	if c.Retry.MaxAttempts < 1 || c.Retry.MaxAttempts > 10 {
 		add("aws.retry.max_attempts must be between 1 and 10")
 	}
@@ -292,11 +283,4 @@ func (c *Config) chainCycle(name string) bool {
 	return false
 }
 
-func (c *Config) accountNames() []string {
-	names := make([]string, 0, len(c.Accounts))
-	for name := range c.Accounts {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
+func (c *Config) accountNames() []string { return slices.Sorted(maps.Keys(c.Accounts)) }

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -146,8 +146,6 @@ func (c *Connection) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-var connectionNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
-
 // DefaultConnectionName is the name of the connection the github.token
 // shorthand defines.
 const DefaultConnectionName = "default"
@@ -182,16 +180,10 @@ func (c *Config) Validate() error {
 	if len(c.Connections) == 0 {
 		add("github: no connection configured; set MCPFLEET_GITHUB_TOKEN (for example env:GITHUB_TOKEN) or add github.connections to the config file")
 	}
-	var defaults []string
+	errs = append(errs, config.CheckNamedEntries("github.connections", "connection", c.Connections, func(e Connection) bool { return e.Default })...)
 	for _, name := range c.connectionNames() {
 		conn := c.Connections[name]
 		p := "github.connections." + name
-		if !connectionNameRE.MatchString(name) {
-			add("%s: name must be 1-32 lower case letters, digits, '_' or '-', starting with a letter or digit", p)
-		}
-		if conn.Default {
-			defaults = append(defaults, name)
-		}
 		switch {
 		case conn.Token.IsSet() && conn.App != nil:
 			add("%s: set either token or app, not both", p)
@@ -226,9 +218,6 @@ func (c *Config) Validate() error {
 			add("%s.upstream: %s", p, strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
 	}
-	if len(c.Connections) > 1 && len(defaults) != 1 {
-		add("github.connections: exactly one connection must have default: true (found %d: %s)", len(defaults), strings.Join(defaults, ", "))
-	}
 	if c.Cache.TTL < 0 || c.Cache.Keep < 0 {
 		add("github.cache: ttl and keep must not be negative")
 	}
@@ -245,11 +234,4 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) connectionNames() []string {
-	names := make([]string, 0, len(c.Connections))
-	for name := range c.Connections {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
+func (c *Config) connectionNames() []string { return slices.Sorted(maps.Keys(c.Connections)) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -162,8 +163,7 @@ func (w *Workspace) UnmarshalYAML(n *yaml.Node) error {
 const DefaultWorkspaceName = "default"
 
 var (
-	workspaceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
-	teamIDRE        = regexp.MustCompile(`^[TE][A-Z0-9]{2,20}$`)
+	teamIDRE = regexp.MustCompile(`^[TE][A-Z0-9]{2,20}$`)
 )
 
 // Normalize folds the token shorthand into Workspaces, names the upstream
@@ -223,16 +223,10 @@ func (c *Config) Validate() error {
 	if len(c.Workspaces) == 0 {
 		add("slack: no workspace configured; set MCPFLEET_SLACK_TOKEN (a bot token, for example env:SLACK_BOT_TOKEN) and/or MCPFLEET_SLACK_USER_TOKEN, or add slack.workspaces to the config file")
 	}
-	var defaults []string
+	errs = append(errs, config.CheckNamedEntries("slack.workspaces", "workspace", c.Workspaces, func(e Workspace) bool { return e.Default })...)
 	for _, name := range c.workspaceNames() {
 		w := c.Workspaces[name]
 		p := "slack.workspaces." + name
-		if !workspaceNameRE.MatchString(name) {
-			add("%s: name must be 1-32 lower case letters, digits, '_' or '-', starting with a letter or digit", p)
-		}
-		if w.Default {
-			defaults = append(defaults, name)
-		}
 		if !w.Token.IsSet() && !w.UserToken.IsSet() {
 			add("%s: set token (a bot token, xoxb-) and/or user_token (a user token, xoxp-)", p)
 		}
@@ -265,9 +259,6 @@ func (c *Config) Validate() error {
 			add("%s.upstream: %s", p, strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
 	}
-	if len(c.Workspaces) > 1 && len(defaults) != 1 {
-		add("slack.workspaces: exactly one workspace must have default: true (found %d: %s)", len(defaults), strings.Join(defaults, ", "))
-	}
 	if c.Cache.TTL <= 0 {
 		add("slack.cache.ttl must be positive")
 	}
@@ -297,11 +288,4 @@ func (c *Config) Validate() error {
 
 var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 
-func (c *Config) workspaceNames() []string {
-	names := make([]string, 0, len(c.Workspaces))
-	for name := range c.Workspaces {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
+func (c *Config) workspaceNames() []string { return slices.Sorted(maps.Keys(c.Workspaces)) }
