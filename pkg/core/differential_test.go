@@ -212,6 +212,8 @@ type answer struct {
 	Allow       string
 	HasSession  bool
 	Messages    []string // JSON-RPC messages, canonical
+	Events      []string // SSE framing: each event's name and whether it has an id
+	Cache       string   // Cache-Control
 	Text        string   // a non-JSON-RPC body
 }
 
@@ -248,13 +250,25 @@ func send(t *testing.T, url, session string, p dprobe) answer {
 	}
 	defer resp.Body.Close()
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	a := answer{Status: resp.StatusCode, ContentType: ct, Allow: resp.Header.Get("Allow"), HasSession: resp.Header.Get("Mcp-Session-Id") != ""}
+	a := answer{Status: resp.StatusCode, ContentType: ct, Allow: resp.Header.Get("Allow"), HasSession: resp.Header.Get("Mcp-Session-Id") != "",
+		Cache: resp.Header.Get("Cache-Control")}
 	if ct == "text/event-stream" {
 		// Read events until the stream ends (the response is complete).
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		event := ""
 		for sc.Scan() {
-			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok && data != "" {
+			line := sc.Text()
+			switch {
+			case line == "":
+				a.Events = append(a.Events, event)
+				event = ""
+			case strings.HasPrefix(line, "event: "):
+				event += strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "id: "):
+				event += "+id"
+			}
+			if data, ok := strings.CutPrefix(line, "data: "); ok && data != "" {
 				a.Messages = append(a.Messages, canonical([]byte(data)))
 			}
 		}
@@ -316,7 +330,11 @@ func differential(t *testing.T, deploy func(*config.Config)) {
 	if seenA.Load() != seenB.Load() {
 		t.Errorf("middleware saw %d and %d calls", seenA.Load(), seenB.Load())
 	}
-	t.Logf("corpus: %d requests, both servers answered identically", len(c))
+	direct := servers[0].Server.DirectCalls()
+	if direct == 0 || servers[1].Server.DirectCalls() != 0 {
+		t.Errorf("direct path answered %d and %d requests, want some and none", direct, servers[1].Server.DirectCalls())
+	}
+	t.Logf("corpus: %d requests, both servers answered identically; the direct path answered %d of them", len(c), direct)
 	if !stateful {
 		return
 	}

@@ -274,13 +274,22 @@ func startHTTP(p transportParams) *httpserver.Server {
 	var mcpHandler http.Handler = stateless
 	if !cfg.HTTP.Stateless {
 		stateful := touchSessions(p.Server.sessions, mcp.NewStreamableHTTPHandler(getServer, sdkOpts))
+		// Only a request that may open a session (one the router sends to
+		// the stateful handler without a session id) takes a session slot
+		// and counts against the initialize rate; sessionless requests of
+		// 2026-07-28 open none.
+		stateful = limitSessions(p.Server.sessions.limits, p.Server.sessions, stateful)
 		mcpHandler = &revisionRouter{stateful: stateful, stateless: stateless}
 		if cfg.HTTP.SessionTimeout > 0 {
 			p.Lifecycle.Append(fx.StartStopHook(p.Server.sessions.start, p.Server.sessions.close))
 		}
-		mcpHandler = limitSessions(p.Server.sessions.limits, p.Server.sessions, mcpHandler)
 	}
-	// Both revisions (and both go-sdk handlers) get only well-formed bodies.
+	if cfg.HTTP.InlineToolCalls {
+		// The direct path (direct.go) answers eligible tools/call requests
+		// of both revisions as go-sdk would, and hands it everything else.
+		mcpHandler = newDirectPath(p.Server, mcpHandler, !cfg.HTTP.Stateless, cfg.HTTP.JSONResponse, sdkOpts.EventStore)
+	}
+	// Both revisions (and every handler behind) get only well-formed bodies.
 	mcpHandler = httpserver.ParseGuard(mcpHandler)
 
 	mux := http.NewServeMux()

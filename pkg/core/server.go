@@ -1,11 +1,13 @@
 package core
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -35,7 +37,20 @@ type Server struct {
 	// register a tool again unchanged.
 	handlers   map[string]mcp.ToolHandler
 	registered map[string]*mcp.Tool
+	// tools, headerParams, impl and direct serve the direct path
+	// (direct.go): the tools by name, those that map an argument to an
+	// Mcp-Param header, the server's identity and the receiving middleware
+	// chain as go-sdk runs it, ending in the tool call.
+	tools        map[string]*ToolDef
+	headerParams map[string]bool
+	impl         *mcp.Implementation
+	direct       mcp.MethodHandler
+	directCalls  atomic.Int64
 }
+
+// DirectCalls returns how many tools/call requests the direct path
+// (direct.go) has answered.
+func (s *Server) DirectCalls() int64 { return s.directCalls.Load() }
 
 // ServerParams are the dependencies of [NewServer].
 type ServerParams struct {
@@ -100,7 +115,8 @@ func NewServer(p ServerParams) *Server {
 	l := p.Config.Limits
 	sess.limits = newSessionLimiter(l.MaxSessions, l.MaxSessionsPerPrincipal, l.InitializePerMinute, p.Config.HTTP.SessionTimeout)
 	title := p.Config.Server.Title
-	s := mcp.NewServer(&mcp.Implementation{Name: p.Config.Server.Name, Title: title, Version: p.Info.Version}, opts)
+	impl := &mcp.Implementation{Name: p.Config.Server.Name, Title: title, Version: p.Info.Version}
+	s := mcp.NewServer(impl, opts)
 
 	stateKey := p.StateKey
 	if len(stateKey) == 0 && p.Config.HTTP.RequestStateKey.IsSet() {
@@ -109,7 +125,10 @@ func NewServer(p ServerParams) *Server {
 	calls := newInvoker(p.Logger, p.Config.Limits.MaxConcurrentCalls, p.Config.Limits.ToolTimeout, int(p.Config.Limits.MaxResultBytes), stateKey)
 	handlers := make(map[string]mcp.ToolHandler, len(p.Catalog.tools))
 	registered := make(map[string]*mcp.Tool, len(p.Catalog.tools))
+	tools := make(map[string]*ToolDef, len(p.Catalog.tools))
+	headerParams := map[string]bool{}
 	for _, td := range p.Catalog.tools {
+		tools[td.spec.Name] = td
 		h := calls.handler(td)
 		handlers[td.spec.Name] = h
 		tool := td.tool
@@ -129,6 +148,9 @@ func NewServer(p ServerParams) *Server {
 		t.InputSchema = encodedSchema(t.InputSchema)
 		t.OutputSchema = encodedSchema(t.OutputSchema)
 		tool = &t
+		if raw, ok := t.InputSchema.(json.RawMessage); ok && bytes.Contains(raw, []byte(`"x-mcp-header"`)) {
+			headerParams[td.spec.Name] = true
+		}
 		s.AddTool(tool, h)
 		registered[td.spec.Name] = tool
 	}
@@ -169,8 +191,17 @@ func NewServer(p ServerParams) *Server {
 		// become a task.
 		chain = append(chain, taskMiddleware(engine, taskTools))
 	}
-	s.AddReceivingMiddleware(append([]mcp.Middleware{sess.middleware}, chain...)...)
-	return &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, handlers: handlers, registered: registered}
+	chain = append([]mcp.Middleware{sess.middleware}, chain...)
+	s.AddReceivingMiddleware(chain...)
+	srv := &Server{MCP: s, catalog: p.Catalog, calls: calls, sessions: sess, handlers: handlers, registered: registered,
+		tools: tools, headerParams: headerParams, impl: impl}
+	// The direct path runs the same chain as go-sdk: go-sdk applies the
+	// first middleware outermost.
+	srv.direct = srv.callTool
+	for i := len(chain) - 1; i >= 0; i-- {
+		srv.direct = chain[i](srv.direct)
+	}
+	return srv
 }
 
 // NotifyToolListChanged tells every connected client to list tools again,

@@ -78,6 +78,64 @@ type sessionEntry struct {
 	version    string       // negotiated protocol version
 	lastActive atomic.Int64 // unix nanoseconds
 	adopted    bool         // holds a session limiter slot; under sessions.mu
+	// callable: the client declared sampling or elicitation, so a tool may
+	// call it back, which only go-sdk's stream for the request can carry.
+	callable bool
+	// logging: the client set a log level, so a tool's log messages go to
+	// it on the request's stream.
+	logging atomic.Bool
+
+	mu       sync.Mutex
+	inflight map[string]context.CancelFunc // direct-path calls by request id
+	closed   bool
+}
+
+// quiet reports whether nothing but a call's result can reach this
+// session's client while the call runs, so the direct path may serve it.
+func (e *sessionEntry) quiet() bool { return !e.callable && !e.logging.Load() }
+
+// begin records a direct-path call; false when its id is already in
+// flight (go-sdk refuses a duplicate) or the session has ended.
+func (e *sessionEntry) begin(id string, cancel context.CancelFunc) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, dup := e.inflight[id]; dup || e.closed {
+		return false
+	}
+	if e.inflight == nil {
+		e.inflight = map[string]context.CancelFunc{}
+	}
+	e.inflight[id] = cancel
+	return true
+}
+
+func (e *sessionEntry) end(id string) {
+	e.mu.Lock()
+	delete(e.inflight, id)
+	e.mu.Unlock()
+}
+
+// cancel ends the direct-path call with this id, if there is one.
+func (e *sessionEntry) cancel(id string) {
+	e.mu.Lock()
+	c := e.inflight[id]
+	e.mu.Unlock()
+	if c != nil {
+		c()
+	}
+}
+
+// closeAll cancels every direct-path call when the session ends, as
+// go-sdk cancels its own calls then.
+func (e *sessionEntry) closeAll() {
+	e.mu.Lock()
+	e.closed = true
+	calls := e.inflight
+	e.inflight = nil
+	e.mu.Unlock()
+	for _, c := range calls {
+		c()
+	}
 }
 
 func newSessions(idle time.Duration, now func() time.Time) *sessions {
@@ -88,6 +146,13 @@ func newSessions(idle time.Duration, now func() time.Time) *sessions {
 func (s *sessions) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		res, err := next(ctx, method, req)
+		if method == "logging/setLevel" && err == nil {
+			if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss.ID() != "" {
+				if e := s.get(ss.ID()); e != nil {
+					e.logging.Store(true)
+				}
+			}
+		}
 		if method == "initialize" && err == nil {
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
 				owner := ""
@@ -110,12 +175,16 @@ func (s *sessions) register(ss *mcp.ServerSession, owner, version string) {
 		return // stateless: no session to come back to
 	}
 	e := &sessionEntry{ss: ss, owner: owner, version: version}
+	if ip := ss.InitializeParams(); ip != nil && ip.Capabilities != nil {
+		e.callable = ip.Capabilities.Sampling != nil || ip.Capabilities.Elicitation != nil
+	}
 	e.lastActive.Store(s.now().UnixNano())
 	s.mu.Lock()
 	s.byID[id] = e
 	s.mu.Unlock()
 	go func() {
 		_ = ss.Wait()
+		e.closeAll()
 		s.mu.Lock()
 		delete(s.byID, id)
 		adopted := e.adopted
