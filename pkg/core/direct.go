@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -191,38 +192,36 @@ func (d *directPath) eligible(r *http.Request, body []byte, entry *sessionEntry)
 	if len(body) == 0 || body[0] != '{' || !bytes.Contains(body, []byte(`"tools/call"`)) {
 		return nil, nil, false
 	}
-	msg, err := jsonrpc.DecodeMessage(body)
-	if err != nil {
-		return nil, nil, false
-	}
-	req, ok := msg.(*jsonrpc.Request)
+	req, ok := decodeCall(body)
 	if !ok || req.Method != "tools/call" || !req.IsCall() || len(req.Params) == 0 || req.Params[0] != '{' {
 		return nil, nil, false
 	}
-	var keys map[string]json.RawMessage
-	if segjson.Unmarshal(req.Params, &keys) != nil || len(keys) == 0 {
-		return nil, nil, false
-	}
-	for k := range keys {
-		if !knownCallKeys[k] {
-			return nil, nil, false
+	hasName, hasMeta := false, false
+	if !objectKeys(req.Params, func(k string, v []byte) bool {
+		switch k {
+		case "name":
+			hasName = len(v) > 0 && v[0] == '"'
+			return true
+		case "arguments":
+			return true
+		case "_meta":
+			hasMeta = true
+			// Decoders disagree on which of two equal keys wins.
+			return v[0] != '{' || objectKeys(v, func(string, []byte) bool { return true })
 		}
-	}
-	if dupKeys(req.Params) {
+		return false // a key go-sdk may know and core does not
+	}) || !hasName {
 		return nil, nil, false
 	}
 	var p callParams
 	if _, err := segjson.Parse(req.Params, &p, segjson.DontMatchCaseInsensitiveStructFields); err != nil {
 		return nil, nil, false
 	}
-	if name, ok := keys["name"]; !ok || len(name) == 0 || name[0] != '"' {
-		return nil, nil, false
-	}
 	td := d.srv.tools[p.Name]
 	if td == nil || td.spec.Task != TaskNever || d.srv.headerParams[p.Name] {
 		return nil, nil, false
 	}
-	if _, ok := keys["_meta"]; ok && p.Meta == nil {
+	if hasMeta && p.Meta == nil {
 		return nil, nil, false // "_meta": null
 	}
 	if _, ok := p.Meta["progressToken"]; ok {
@@ -316,72 +315,175 @@ func fulfillInputRequests(ctx context.Context, ss *mcp.ServerSession, requests m
 	return responses, nil
 }
 
-// dupKeys reports whether a JSON object repeats a key at its top level or
-// in _meta (decoders differ on which one wins).
-func dupKeys(obj []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	var check func(depth int) bool
-	check = func(depth int) bool {
-		if _, err := dec.Token(); err != nil { // {
-			return true
-		}
-		seen := map[string]bool{}
-		for dec.More() {
-			t, err := dec.Token()
-			if err != nil {
-				return true
-			}
-			k, _ := t.(string)
-			if seen[k] {
-				return true
-			}
-			seen[k] = true
-			if depth == 0 && k == "_meta" {
-				var raw json.RawMessage
-				if dec.Decode(&raw) != nil {
-					return true
-				}
-				if len(raw) > 0 && raw[0] == '{' {
-					if dupKeys2(raw) {
-						return true
-					}
-				}
-				continue
-			}
-			var skip json.RawMessage
-			if dec.Decode(&skip) != nil {
-				return true
-			}
-		}
-		return false
-	}
-	return check(0)
+// wireMessage is a JSON-RPC message as go-sdk's decoder reads it.
+type wireMessage struct {
+	VersionTag string          `json:"jsonrpc"`
+	ID         any             `json:"id,omitempty"`
+	Method     json.RawMessage `json:"method"`
+	Params     json.RawMessage `json:"params,omitempty"`
 }
 
-func dupKeys2(obj []byte) bool {
-	var keys []string
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if _, err := dec.Token(); err != nil {
-		return true
+// maxDepth is go-sdk's limit on the nesting of a message.
+const maxDepth = 1000
+
+// decodeCall decodes a request as go-sdk's jsonrpc.DecodeMessage does (the
+// same decoder, flags and id rules) without its 32 KiB read buffer, which
+// profiles showed as three quarters of the bytes a call allocates. ok is
+// false for anything that is not a request go-sdk would decode.
+func decodeCall(body []byte) (*jsonrpc.Request, bool) {
+	if tooDeep(body, maxDepth) {
+		return nil, false
 	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return true
+	var msg wireMessage
+	if _, err := segjson.Parse(body, &msg, segjson.DontMatchCaseInsensitiveStructFields); err != nil {
+		return nil, false
+	}
+	if msg.VersionTag != "2.0" || len(msg.Method) == 0 {
+		return nil, false
+	}
+	id, err := jsonrpc.MakeID(msg.ID)
+	if err != nil {
+		return nil, false
+	}
+	var method string
+	if _, err := segjson.Parse(msg.Method, &method, segjson.DontMatchCaseInsensitiveStructFields); err != nil {
+		return nil, false
+	}
+	return &jsonrpc.Request{ID: id, Method: method, Params: msg.Params}, true
+}
+
+// tooDeep reports whether JSON nests objects and arrays deeper than max.
+func tooDeep(data []byte, max int) bool {
+	depth, inString, escaped := 0, false, false
+	for _, b := range data {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case b == '\\':
+				escaped = true
+			case b == '"':
+				inString = false
+			}
+			continue
 		}
-		k, _ := t.(string)
-		for _, s := range keys {
-			if s == k {
+		switch b {
+		case '"':
+			inString = true
+		case '{', '[':
+			if depth++; depth > max {
 				return true
 			}
-		}
-		keys = append(keys, k)
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return true
+		case '}', ']':
+			depth--
 		}
 	}
 	return false
+}
+
+// objectKeys calls fn with each key and raw value of a well-formed JSON
+// object (ParseGuard has checked the body), in order; it returns false as
+// soon as fn does, or when a key repeats or is escaped (a form decoders
+// may read differently).
+func objectKeys(obj []byte, fn func(key string, val []byte) bool) bool {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return false
+	}
+	var seen [8]string
+	keys := seen[:0]
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return true
+	}
+	for i < len(obj) {
+		if obj[i] != '"' {
+			return false
+		}
+		end := i + 1
+		for end < len(obj) && obj[end] != '"' {
+			if obj[end] == '\\' {
+				return false
+			}
+			end++
+		}
+		if end >= len(obj) {
+			return false
+		}
+		key := string(obj[i+1 : end])
+		if slices.Contains(keys, key) {
+			return false
+		}
+		keys = append(keys, key)
+		i = skipSpace(obj, end+1)
+		if i >= len(obj) || obj[i] != ':' {
+			return false
+		}
+		i = skipSpace(obj, i+1)
+		vend := skipValue(obj, i)
+		if vend <= i || !fn(key, obj[i:vend]) {
+			return false
+		}
+		i = skipSpace(obj, vend)
+		if i >= len(obj) {
+			return false
+		}
+		if obj[i] == '}' {
+			return true
+		}
+		if obj[i] != ',' {
+			return false
+		}
+		i = skipSpace(obj, i+1)
+	}
+	return false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value at b[i].
+func skipValue(b []byte, i int) int {
+	depth, inString, escaped := 0, false, false
+	for j := i; j < len(b); j++ {
+		c := b[j]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+				if depth == 0 {
+					return j + 1
+				}
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return j // the end of the enclosing object
+			}
+			if depth--; depth == 0 {
+				return j + 1
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return len(b)
 }
 
 // serveOnSession answers a 2025-11-25 call on a session as go-sdk's
@@ -406,6 +508,7 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 
 	w.Header().Set("Cache-Control", "no-cache, no-transform")
 	var streamID string
+	finish := func() {} // after it, only this goroutine writes to w
 	useStore := !d.jsonResponse && d.events != nil
 	if d.jsonResponse {
 		w.Header().Set("Content-Type", "application/json")
@@ -420,6 +523,24 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 			}
 			_ = d.events.Append(ctx, sessionID, streamID, nil)
 			writeSSE(w, "prime", streamID+"_0", nil)
+			// The priming event gives the client an id to resume from
+			// should the stream break while the call runs; a call done
+			// sooner sends it with its result in one write.
+			var mu sync.Mutex
+			done := false
+			t := time.AfterFunc(primeFlushDelay, func() {
+				mu.Lock()
+				defer mu.Unlock()
+				if !done {
+					_ = http.NewResponseController(w).Flush()
+				}
+			})
+			finish = func() {
+				mu.Lock()
+				done = true
+				mu.Unlock()
+				t.Stop()
+			}
 		}
 	}
 	creq := &mcp.CallToolRequest{Session: entry.ss, Params: params, Extra: &mcp.RequestExtra{
@@ -428,6 +549,7 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 		CloseSSEStream: func(mcp.CloseSSEStreamArgs) {},
 	}}
 	data := encodeResponse(req.ID, callResult(d.srv.direct(ctx, "tools/call", creq)), false, nil)
+	finish()
 	switch {
 	case d.jsonResponse:
 		_, _ = w.Write(data)
@@ -587,9 +709,15 @@ func writeSSE(w http.ResponseWriter, event, id string, data []byte) {
 	b.WriteString("data: ")
 	b.Write(data)
 	b.WriteString("\n\n")
+	// No flush: the prime event is flushed on a timer, and the handler
+	// returns right after the result, which sends it with the end of the
+	// response in one write.
 	_, _ = w.Write(b.Bytes())
-	_ = http.NewResponseController(w).Flush()
 }
+
+// primeFlushDelay is how long a call may run before its priming event is
+// sent on its own.
+const primeFlushDelay = 5 * time.Millisecond
 
 func writeRPCError(w http.ResponseWriter, status int, id jsonrpc.ID, e *jsonrpc.Error) {
 	w.Header().Set("Content-Type", "application/json")
