@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"strings"
@@ -53,6 +54,16 @@ func talkModules(seen *atomic.Int64) []fx.Option {
 	}), core.AsTool(func() *core.ToolDef {
 		return core.NewTool(spec("big", "demo", core.ReadOnly), func(context.Context, *core.Call, pathIn) (pathOut, error) {
 			return pathOut{Caller: strings.Repeat("x", 2*diffResultLimit)}, nil
+		})
+	}), core.AsTool(func() *core.ToolDef {
+		// ask needs the user: an input-required result under 2026-07-28,
+		// go-sdk asking mid-call on a 2025-11-25 session.
+		return core.NewTool(spec("ask", "demo", core.ReadOnly), func(ctx context.Context, call *core.Call, _ pathIn) (pathOut, error) {
+			if call.InputResponses() == nil {
+				return pathOut{}, &core.InputRequired{State: "s", Requests: mcp.InputRequestMap{"ok": &mcp.ElicitParams{
+					Message: "proceed?", RequestedSchema: map[string]any{"type": "object", "properties": map[string]any{"ok": map[string]any{"type": "boolean"}}}}}}
+			}
+			return pathOut{Caller: "asked"}, nil
 		})
 	}))
 }
@@ -109,6 +120,9 @@ func corpus() []dprobe {
 	for _, id := range []string{`1`, `"s"`, `1.5`, `-3`, `null`, `{}`, `[]`, `true`, `"" `} {
 		add("id "+id, h25(nil), call25(id, "read", "{}"), true)
 	}
+	// Before logging/setLevel below, after which this session's calls
+	// go to go-sdk (a tool's log messages then belong on its stream).
+	add("2025 input required", h25(nil), call25("18", "ask", "{}"), true)
 	add("no id (a notification)", h25(nil), `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"read"}}`, true)
 	// Protocol versions.
 	for _, v := range []string{"2025-06-18", "2025-03-26", "2024-11-05", "1999-01-01", "", "not-a-date"} {
@@ -191,6 +205,7 @@ func corpus() []dprobe {
 	add("2026 params with extra fields", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":14,"method":"tools/call","params":{"name":"read","arguments":{},"extra":1,`+meta26+`}}`, false)
 	add("2026 duplicate method key", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":15,"method":"tools/list","method":"tools/call","params":{"name":"read","arguments":{},`+meta26+`}}`, false)
 	add("2026 notification tools/call", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"read","arguments":{},`+meta26+`}}`, false)
+	add("2026 input required", h26("tools/call", "ask", nil), call26("18", "ask", "{}"), false)
 	add("2025 oversized result", h25(nil), call25("17", "big", "{}"), true)
 	add("2026 oversized result", h26("tools/call", "big", nil), call26("17", "big", "{}"), false)
 	add("2026 requestState", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"read","arguments":{},"requestState":"forged",`+meta26+`}}`, false)
@@ -296,6 +311,8 @@ func TestDifferentialCorpus(t *testing.T) {
 			differential(t, func(c *config.Config) {
 				c.HTTP.Stateless, c.HTTP.JSONResponse = dep.stateless, dep.json
 				c.Limits.MaxResultBytes = diffResultLimit
+				// One key, so both sign an input-required result alike.
+				c.HTTP.RequestStateKey = config.NewSecret(strings.Repeat("k", 32))
 			})
 		})
 	}
@@ -317,8 +334,11 @@ func differential(t *testing.T, deploy func(*config.Config)) {
 		t.Fatalf("corpus has %d requests, want at least 60", len(c))
 	}
 	got := make(map[string]answer, len(c))
+	served := map[string]bool{} // answered by the direct path
 	for _, p := range c {
+		before := servers[0].Server.DirectCalls()
 		a := send(t, servers[0].URL(), sessions[0], p)
+		served[p.name] = servers[0].Server.DirectCalls() > before
 		b := send(t, servers[1].URL(), sessions[1], p)
 		aj, _ := json.Marshal(a)
 		bj, _ := json.Marshal(b)
@@ -335,6 +355,23 @@ func differential(t *testing.T, deploy func(*config.Config)) {
 		t.Errorf("direct path answered %d and %d requests, want some and none", direct, servers[1].Server.DirectCalls())
 	}
 	t.Logf("corpus: %d requests, both servers answered identically; the direct path answered %d of them", len(c), direct)
+	// The direct path serves the hot requests and leaves the rest to go-sdk.
+	want := map[string]bool{"2026 id 1": true, `2026 id "s"`: true, "2026 input required": true, "2026 args {}": true,
+		`2026 args {"fail":"protocol"}`: true, "2026 oversized result": true,
+		"2026 progress": false, "2026 unknown tool": false, "2026 Mcp-Name mismatch": false, "2026 requestState": false,
+		"2026 params with extra fields": false,
+		// go-sdk's decoder reads the envelope on both paths: the last "method" wins.
+		"2026 duplicate method key": true,
+		`2026 meta "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"debug"}`: false}
+	if stateful {
+		maps.Copy(want, map[string]bool{"id 1": true, "content-type application/json; charset=utf-8": true, "2025 input required": true,
+			"nesting 100": true, "2025 progress": false, "id 1.5": true, "accept application/json": false, "2025 args {}": false})
+	}
+	for name, direct := range want {
+		if served[name] != direct {
+			t.Errorf("%s: served by the direct path: %v, want %v", name, served[name], direct)
+		}
+	}
 	if !stateful {
 		return
 	}

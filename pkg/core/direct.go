@@ -685,11 +685,11 @@ func encodeResult(res *mcp.CallToolResult, sessionless bool, impl *mcp.Implement
 	// written here.
 	out := append(bytes.Clone(raw[:len(raw)-1]), `,"resultType":"complete"}`...)
 	if inputRequired {
-		buf.Reset()
+		out = append(out[:len(raw)-1], `,"resultType":"input_required","inputRequests":`...)
+		buf.Reset() // raw is not used after this
 		if err := enc.Encode(inputRequests); err != nil {
 			return nil, err
 		}
-		out = append(bytes.Clone(raw[:len(raw)-1]), `,"resultType":"input_required","inputRequests":`...)
 		out = append(append(out, bytes.TrimRight(buf.Bytes(), "\n")...), '}')
 	}
 	return out, nil
