@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -170,39 +171,53 @@ func TestCancellationReachesEveryCall(t *testing.T) {
 		{"stateless 2025-11-25", true, core.ProtocolStateful},
 		{"stateless 2026-07-28", true, core.ProtocolSessionless},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var seen atomic.Int64
-			cancelled := make(chan string, 4)
-			h := startHTTP(t, pathModulesWithCancel(&seen, cancelled), func(c *config.Config) { c.HTTP.Stateless = tc.stateless })
-			cs := h.ConnectHTTPVersion(t, coretest.BearerClient(keyA), tc.version)
-			for _, name := range []string{"read", "write"} {
-				ctx, cancel := context.WithCancel(context.Background())
-				done := make(chan error, 1)
-				go func() {
-					_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: map[string]any{"wait": true}})
-					done <- err
-				}()
-				// Cancel once the call is running.
-				for h.Server.InFlight() == 0 {
-					time.Sleep(time.Millisecond)
+		for _, direct := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s direct=%v", tc.name, direct), func(t *testing.T) {
+				var seen atomic.Int64
+				cancelled := make(chan string, 4)
+				h := startHTTP(t, pathModulesWithCancel(&seen, cancelled), func(c *config.Config) {
+					c.HTTP.Stateless, c.HTTP.InlineToolCalls = tc.stateless, direct
+				})
+				// The direct path serves both revisions, 2025-11-25 on a session.
+				wantDirect := int64(0)
+				if direct && !(tc.stateless && tc.version == core.ProtocolStateful) {
+					wantDirect = 2
 				}
-				cancel()
-				if err := <-done; !errors.Is(err, context.Canceled) {
-					t.Errorf("%s: client got %v, want context.Canceled", name, err)
-				}
-				select {
-				case got := <-cancelled:
-					if got != name {
-						t.Errorf("cancelled %q, want %q", got, name)
+				defer func() {
+					if got := h.Server.DirectCalls(); got != wantDirect {
+						t.Errorf("direct path answered %d calls, want %d", got, wantDirect)
 					}
-				case <-time.After(10 * time.Second):
-					t.Fatalf("%s: the tool never saw the cancellation", name)
+				}()
+				cs := h.ConnectHTTPVersion(t, coretest.BearerClient(keyA), tc.version)
+				for _, name := range []string{"read", "write"} {
+					ctx, cancel := context.WithCancel(context.Background())
+					done := make(chan error, 1)
+					go func() {
+						_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: map[string]any{"wait": true}})
+						done <- err
+					}()
+					// Cancel once the call is running.
+					for h.Server.InFlight() == 0 {
+						time.Sleep(time.Millisecond)
+					}
+					cancel()
+					if err := <-done; !errors.Is(err, context.Canceled) {
+						t.Errorf("%s: client got %v, want context.Canceled", name, err)
+					}
+					select {
+					case got := <-cancelled:
+						if got != name {
+							t.Errorf("cancelled %q, want %q", got, name)
+						}
+					case <-time.After(10 * time.Second):
+						t.Fatalf("%s: the tool never saw the cancellation", name)
+					}
+					for h.Server.InFlight() != 0 {
+						time.Sleep(time.Millisecond)
+					}
 				}
-				for h.Server.InFlight() != 0 {
-					time.Sleep(time.Millisecond)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -1,12 +1,14 @@
 package core_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core"
 	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
 	"github.com/mcpfleet/mcpfleet/pkg/core/config"
 	"github.com/mcpfleet/mcpfleet/pkg/core/coretest"
@@ -162,5 +164,39 @@ func TestParseErrorsAreRefusedBeforeEitherPath(t *testing.T) {
 	}
 	if status, _, _ := post(t, h, keyA, sid, call+"\n  "); status != 200 {
 		t.Errorf("trailing whitespace refused: %d", status)
+	}
+}
+
+// TestSessionlessCallsSpendNoSessionLimits: 2026-07-28 requests open no
+// session, so on a stateful server they neither take a session slot nor
+// count against the initialize rate (they did: the 3rd sessionless call
+// of a minute was refused as "too many initialize requests"), on either
+// path.
+func TestSessionlessCallsSpendNoSessionLimits(t *testing.T) {
+	for _, direct := range []bool{true, false} {
+		h := startLimited(t, func(c *config.Config) {
+			c.Limits.InitializePerMinute, c.Limits.MaxSessionsPerPrincipal, c.HTTP.InlineToolCalls = 2, 1, direct
+		})
+		body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{},` + meta26 + `}}`
+		for i := range 10 {
+			req, _ := http.NewRequest(http.MethodPost, h.URL(), strings.NewReader(body))
+			for k, v := range map[string]string{"Authorization": "Bearer " + keyA, "Content-Type": "application/json",
+				"Accept": "application/json, text/event-stream", "Mcp-Protocol-Version": core.ProtocolSessionless,
+				"Mcp-Method": "tools/call", "Mcp-Name": "read"} {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"result"`) {
+				t.Fatalf("direct=%v: sessionless call %d: %d %s", direct, i+1, resp.StatusCode, b)
+			}
+		}
+		if status, id, body := post(t, h, keyA, "", initBody); status != http.StatusOK || id == "" {
+			t.Errorf("direct=%v: initialize after sessionless calls: %d %s", direct, status, body)
+		}
 	}
 }
