@@ -228,7 +228,7 @@ func (d *directPath) eligible(r *http.Request, body []byte, entry *sessionEntry)
 		return nil, nil, false // progress goes on go-sdk's stream
 	}
 	if entry != nil {
-		if len(p.Meta) > 0 || !entry.quiet() || (entry.owner != "" && entry.owner != tokenUser(r)) {
+		if len(p.Meta) > 0 || !entry.quiet() || entry.version != ProtocolStateful || (entry.owner != "" && entry.owner != tokenUser(r)) {
 			return nil, nil, false
 		}
 	} else {

@@ -10,10 +10,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Every request is served by go-sdk's Streamable HTTP handlers: one
-// protocol behaviour. (An earlier inline path answered read-only tools/call
-// itself and disagreed with go-sdk on content types, ids, versions,
-// cancellation and progress; it was removed rather than kept in step.)
+// go-sdk's Streamable HTTP handlers serve every request but the tools/call
+// requests the direct path (direct.go) answers exactly as they would.
 
 type unreachableKey struct{}
 

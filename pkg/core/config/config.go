@@ -59,9 +59,9 @@ type HTTP struct {
 	// JSONResponse answers POSTs with application/json instead of an SSE
 	// stream; cheaper, but notifications during a call are not delivered.
 	JSONResponse bool `yaml:"json_response"`
-	// InlineToolCalls is ignored: core no longer answers any request outside
-	// go-sdk (docs/architecture.md, "Protocol revisions on one endpoint").
-	// Kept so existing config files still load.
+	// InlineToolCalls lets core's direct path answer the tools/call
+	// requests it can answer exactly as go-sdk would (pkg/core/direct.go,
+	// docs/architecture.md); off, go-sdk serves every request.
 	InlineToolCalls bool `yaml:"inline_tool_calls"`
 	// AllowedHosts lists the Host header values (host or host:port) accepted
 	// on the MCP endpoint. "*" disables the check. When empty: loopback names
