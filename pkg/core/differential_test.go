@@ -327,7 +327,7 @@ func differential(t *testing.T, deploy func(*config.Config)) {
 	stateful := !servers[0].Config.HTTP.Stateless
 	sessions := []string{"no-session", "no-session"}
 	if stateful {
-		sessions = []string{openSession(t, servers[0].URL(), keyA), openSession(t, servers[1].URL(), keyA)}
+		sessions = []string{openSessionVersion(t, servers[0].URL(), keyA, v25), openSessionVersion(t, servers[1].URL(), keyA, v25)}
 	}
 	c := corpus()
 	if len(c) < 60 {

@@ -157,7 +157,13 @@ func rawPost(t *testing.T, url, token, session, body string) (*http.Response, st
 
 func openSession(t *testing.T, url, token string) string {
 	t.Helper()
-	resp, body := rawPost(t, url, token, "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	return openSessionVersion(t, url, token, "2025-06-18")
+}
+
+// openSessionVersion opens a session that negotiates version.
+func openSessionVersion(t *testing.T, url, token, version string) string {
+	t.Helper()
+	resp, body := rawPost(t, url, token, "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"`+version+`","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	id := resp.Header.Get("Mcp-Session-Id")
 	if resp.StatusCode != http.StatusOK || id == "" {
 		t.Fatalf("initialize: %d %s", resp.StatusCode, body)
