@@ -344,6 +344,7 @@ type inputCodec[In any] struct {
 	schema      *jsonschema.Schema
 	resolved    *jsonschema.Resolved
 	hasDefaults bool
+	fast        *fastSchema // nil: every call is validated by jsonschema-go
 }
 
 func newInputCodec[In any]() (*inputCodec[In], error) {
@@ -361,7 +362,7 @@ func newInputCodec[In any]() (*inputCodec[In], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &inputCodec[In]{schema: schema, resolved: resolved, hasDefaults: schemaHasDefaults(schema)}, nil
+	return &inputCodec[In]{schema: schema, resolved: resolved, hasDefaults: schemaHasDefaults(schema), fast: compileFast(schema)}, nil
 }
 
 // InvalidArgumentsError is returned (as a tool error) when arguments do not
@@ -456,6 +457,14 @@ func (c *inputCodec[In]) decode(raw json.RawMessage) (any, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		raw = []byte("{}")
+	}
+	if c.fast != nil && !c.hasDefaults && c.fast.valid(raw) {
+		// Certainly valid (fastschema.go); the same decode as below.
+		var in In
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return nil, &InvalidArgumentsError{Err: err}
+		}
+		return in, nil
 	}
 	// Validation needs the generic form; the schema (not encoding/json's
 	// case-insensitive matching) decides which keys are allowed.
