@@ -66,11 +66,12 @@ type directPath struct {
 	jsonResponse bool           // the configured response format
 	events       mcp.EventStore // the stateful handler's store; nil for none
 	sessionless  *sessionlessSessions
+	serverMeta   []byte // serverMetaMember of the server, for sessionless results
 }
 
 func newDirectPath(srv *Server, next http.Handler, stateful, jsonResponse bool, events mcp.EventStore) *directPath {
 	return &directPath{srv: srv, next: next, stateful: stateful, jsonResponse: jsonResponse, events: events,
-		sessionless: newSessionlessSessions(srv.MCP)}
+		sessionless: newSessionlessSessions(srv.MCP), serverMeta: serverMetaMember(srv.impl)}
 }
 
 // callParams is tools/call's params as go-sdk decodes them: these keys and
@@ -548,7 +549,7 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 		Header:         r.Header,
 		CloseSSEStream: func(mcp.CloseSSEStreamArgs) {},
 	}}
-	data := encodeResponse(req.ID, callResult(d.srv.direct(ctx, "tools/call", creq)), false, nil)
+	data := encodeResponse(req.ID, callResult(d.srv.direct(ctx, "tools/call", creq)), false, nil, nil)
 	finish()
 	switch {
 	case d.jsonResponse:
@@ -584,7 +585,7 @@ func (d *directPath) serveSessionless(w http.ResponseWriter, r *http.Request, re
 		CloseSSEStream: func(mcp.CloseSSEStreamArgs) {}, // deprecated in 2026-07-28: go-sdk ignores it too
 	}}
 	out := callResult(d.srv.direct(ctx, "tools/call", creq))
-	data := encodeResponse(req.ID, out, true, d.srv.impl)
+	data := encodeResponse(req.ID, out, true, d.srv.impl, d.serverMeta)
 	if status := errorStatus(out.err); status != 0 {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -631,7 +632,20 @@ func callResult(res mcp.Result, err error) callOutcome {
 // encodeResponse encodes a call's outcome as go-sdk's JSON-RPC layer does
 // (no HTML escaping). Under 2026-07-28 a result also carries its
 // resultType and the server's identity in _meta.
-func encodeResponse(id jsonrpc.ID, out callOutcome, sessionless bool, impl *mcp.Implementation) []byte {
+func encodeResponse(id jsonrpc.ID, out callOutcome, sessionless bool, impl *mcp.Implementation, serverMeta []byte) []byte {
+	if out.err == nil {
+		if !sessionless {
+			serverMeta = nil
+		}
+		if data := plainResponse(id, out.res, serverMeta); data != nil {
+			return data
+		}
+	}
+	return generalResponse(id, out, sessionless, impl)
+}
+
+// generalResponse encodes any outcome with go-sdk's encoders.
+func generalResponse(id jsonrpc.ID, out callOutcome, sessionless bool, impl *mcp.Implementation) []byte {
 	resp := &jsonrpc.Response{ID: id}
 	if out.err != nil {
 		resp.Error = out.err
