@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,5 +237,52 @@ func TestFileSyncInterval(t *testing.T) {
 	}
 	if rep, err := VerifyFiles(path); err != nil || rep.Broken != nil {
 		t.Errorf("chain: %v %+v", err, rep.Broken)
+	}
+}
+
+// countingBackend counts Appends and records.
+type countingBackend struct {
+	mu              sync.Mutex
+	appends, record int
+}
+
+func (c *countingBackend) Name() string { return "count" }
+func (c *countingBackend) Append(_ context.Context, recs []Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.appends++
+	c.record += len(recs)
+	return nil
+}
+func (c *countingBackend) Close() error { return nil }
+
+// TestLingerBatchesABusyStream: records that arrive while the writer has
+// just written wait for the linger and go out together; none is lost.
+func TestLingerBatchesABusyStream(t *testing.T) {
+	for _, linger := range []time.Duration{-1, 20 * time.Millisecond} {
+		b := &countingBackend{}
+		a := New([]Backend{b}, Options{Linger: linger})
+		for i := range 300 {
+			if err := a.Reserve(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			a.Submit(rec(i))
+			if i%30 == 0 {
+				time.Sleep(time.Millisecond) // let the writer run between bursts
+			}
+		}
+		if err := a.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b.mu.Lock()
+		appends, records := b.appends, b.record
+		b.mu.Unlock()
+		if records != 300 {
+			t.Fatalf("linger %v: %d records written, want 300", linger, records)
+		}
+		t.Logf("linger %v: %d appends for 300 records", linger, appends)
+		if linger > 0 && appends > 5 {
+			t.Errorf("linger %v: %d appends, want the bursts batched", linger, appends)
+		}
 	}
 }
