@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	segjson "github.com/segmentio/encoding/json"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core/httpserver"
 )
 
 // The direct path answers the hottest request, a tools/call whose whole
@@ -101,11 +104,15 @@ func (d *directPath) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.next.ServeHTTP(w, r)
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
-	if err != nil {
-		d.next.ServeHTTP(w, r)
-		return
+	body, ok := httpserver.CheckedBody(r)
+	if !ok {
+		var err error
+		body, err = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+		if err != nil {
+			d.next.ServeHTTP(w, r)
+			return
+		}
 	}
 	if entry != nil {
 		if cancelled := cancelledRequest(body); cancelled != "" {
@@ -184,7 +191,17 @@ func rawIDValue(raw json.RawMessage) any {
 	return v
 }
 
-func idKey(id jsonrpc.ID) string { return fmt.Sprintf("%T:%v", id.Raw(), id.Raw()) }
+// idKey names a request id in the in-flight set (ids of the two kinds
+// never collide).
+func idKey(id jsonrpc.ID) string {
+	switch v := id.Raw().(type) {
+	case int64:
+		return "i" + strconv.FormatInt(v, 10)
+	case string:
+		return "s" + v
+	}
+	return fmt.Sprint(id.Raw())
+}
 
 // eligible decodes the body and decides whether the direct path may serve
 // it; when it may, it returns the call as go-sdk would hand it to the

@@ -105,6 +105,9 @@ func bearer(r *http.Request) (string, bool) {
 }
 
 func hasQueryToken(u *url.URL) bool {
+	if u.RawQuery == "" {
+		return false // the usual case, without parsing
+	}
 	q := u.Query()
 	return q.Has("access_token") || q.Has("token") || q.Has("api_key")
 }

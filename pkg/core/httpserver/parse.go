@@ -41,7 +41,7 @@ func ParseGuard(next http.Handler) http.Handler {
 			writeRPCError(w, http.StatusBadRequest, CodeParseError, "parse error: "+msg)
 			return
 		}
-		rb := &readBackBody{}
+		rb := &readBackBody{body: body}
 		rb.Reset(body)
 		r.Body = rb
 		r.ContentLength = int64(len(body))
@@ -62,14 +62,32 @@ func readBody(r *http.Request) ([]byte, error) {
 		}
 		return nil, err
 	}
+	// Reading on to the end lets net/http see the body is done, so it
+	// does not copy out "the rest" before reusing the connection.
+	var probe [1]byte
+	_, _ = r.Body.Read(probe[:])
 	return body, nil
 }
 
 // readBackBody hands the checked bytes to the next handler (one
 // allocation: a reader that closes).
-type readBackBody struct{ bytes.Reader }
+type readBackBody struct {
+	bytes.Reader
+	body []byte
+}
 
 func (*readBackBody) Close() error { return nil }
+
+// CheckedBody returns the body ParseGuard checked when r still carries it
+// unread, so a handler behind can look at it without copying it (and
+// without having to put it back).
+func CheckedBody(r *http.Request) ([]byte, bool) {
+	rb, ok := r.Body.(*readBackBody)
+	if !ok || rb.Len() != len(rb.body) {
+		return nil, false
+	}
+	return rb.body, true
+}
 
 // checkJSON says what is wrong with body, or "".
 func checkJSON(body []byte) string {
