@@ -352,6 +352,14 @@ func decodeCall(body []byte) (*jsonrpc.Request, bool) {
 	if tooDeep(body, maxDepth) {
 		return nil, false
 	}
+	if req, ok := decodePlainCall(body); ok {
+		return req, true
+	}
+	return decodeCallGeneral(body)
+}
+
+// decodeCallGeneral is decodeCall with go-sdk's decoder.
+func decodeCallGeneral(body []byte) (*jsonrpc.Request, bool) {
 	var msg wireMessage
 	if _, err := segjson.Parse(body, &msg, segjson.DontMatchCaseInsensitiveStructFields); err != nil {
 		return nil, false
@@ -368,6 +376,70 @@ func decodeCall(body []byte) (*jsonrpc.Request, bool) {
 		return nil, false
 	}
 	return &jsonrpc.Request{ID: id, Method: method, Params: msg.Params}, true
+}
+
+// decodePlainCall reads the usual request (the four keys once each, in
+// any order, "2.0", an integer id of at most 15 digits or a string id and
+// a method without escapes) straight from the bytes; for anything else it
+// says no and decodeCall uses go-sdk's decoder. The two agree on every
+// request this one reads (TestPlainCallDecoding).
+func decodePlainCall(body []byte) (*jsonrpc.Request, bool) {
+	var req jsonrpc.Request
+	var version, id, method []byte
+	if !objectKeys(body, func(k string, v []byte) bool {
+		switch k {
+		case "jsonrpc":
+			version = v
+		case "id":
+			id = v
+		case "method":
+			method = v
+		case "params":
+			req.Params = v
+		default:
+			return false
+		}
+		return true
+	}) || string(version) != `"2.0"` || len(id) == 0 || !plainString(method) {
+		return nil, false
+	}
+	req.Method = string(method[1 : len(method)-1])
+	switch {
+	case plainString(id):
+		req.ID, _ = jsonrpc.MakeID(string(id[1 : len(id)-1]))
+	case plainInt(id):
+		n, err := strconv.ParseInt(string(id), 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		req.ID, _ = jsonrpc.MakeID(float64(n))
+	default:
+		return nil, false
+	}
+	return &req, true
+}
+
+// plainString reports whether v is a JSON string without escapes.
+func plainString(v []byte) bool {
+	return len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v[1:len(v)-1], '\\') < 0 && bytes.IndexByte(v[1:len(v)-1], '"') < 0
+}
+
+// plainInt reports whether v is an integer of at most 15 digits (exact in
+// a float64, as go-sdk decodes ids), without a leading zero.
+func plainInt(v []byte) bool {
+	d := v
+	if len(d) > 0 && d[0] == '-' {
+		d = d[1:]
+	}
+	if len(d) == 0 || len(d) > 15 || (d[0] == '0' && len(d) > 1) {
+		return false
+	}
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // tooDeep reports whether JSON nests objects and arrays deeper than max.
@@ -727,23 +799,18 @@ func encodeResult(res *mcp.CallToolResult, sessionless bool, impl *mcp.Implement
 }
 
 func writeSSE(w http.ResponseWriter, event, id string, data []byte) {
-	var b bytes.Buffer
-	b.Grow(len(event) + len(id) + len(data) + 32)
-	b.WriteString("event: ")
-	b.WriteString(event)
-	b.WriteByte('\n')
+	// Pieces straight into the response's buffer. No flush: the prime
+	// event is flushed on a timer, and the handler returns right after the
+	// result, which sends it with the end of the response in one write.
+	_, _ = io.WriteString(w, "event: ")
+	_, _ = io.WriteString(w, event)
 	if id != "" {
-		b.WriteString("id: ")
-		b.WriteString(id)
-		b.WriteByte('\n')
+		_, _ = io.WriteString(w, "\nid: ")
+		_, _ = io.WriteString(w, id)
 	}
-	b.WriteString("data: ")
-	b.Write(data)
-	b.WriteString("\n\n")
-	// No flush: the prime event is flushed on a timer, and the handler
-	// returns right after the result, which sends it with the end of the
-	// response in one write.
-	_, _ = w.Write(b.Bytes())
+	_, _ = io.WriteString(w, "\ndata: ")
+	_, _ = w.Write(data)
+	_, _ = io.WriteString(w, "\n\n")
 }
 
 // primeFlushDelay is how long a call may run before its priming event is

@@ -1,0 +1,45 @@
+package core
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+)
+
+// decodePlainCall must read every request it reads exactly as go-sdk's
+// decoder does (decodeCallGeneral), and read the usual ones.
+func TestPlainCallDecoding(t *testing.T) {
+	params := `{"name":"x","arguments":{"a":[1,{"b":"c"}]}}`
+	var bodies []string
+	for _, id := range []string{`1`, `0`, `-0`, `-7`, `123456789012345`, `1234567890123456`, `9007199254740993`, `1.5`, `1e3`, `01`,
+		`"s"`, `""`, `"a\"b"`, `"\u0041"`, `null`, `true`, `{}`, `[]`} {
+		for _, f := range []string{
+			`{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":%s}`,
+			`{ "params" : %[2]s , "method" : "tools/call" , "id" : %[1]s , "jsonrpc" : "2.0" }`,
+			`{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":%s,"extra":1}`,
+			`{"jsonrpc":"2.0","id":%s,"method":"tools\/call","params":%s}`,
+			`{"jsonrpc":"2.0","id":%s,"id":2,"method":"tools/call","params":%s}`,
+			`{"jsonrpc":"1.0","id":%s,"method":"tools/call","params":%s}`,
+			`{"jsonrpc":"2.0","id":%s,"method":"tools/call"}`,
+			`{"jsonrpc":"2.0","id":%s,"Method":"tools/call","params":%s}`,
+		} {
+			bodies = append(bodies, fmt.Sprintf(f, id, params))
+		}
+	}
+	plain := 0
+	for _, b := range bodies {
+		got, ok := decodePlainCall([]byte(b))
+		if !ok {
+			continue
+		}
+		plain++
+		want, wok := decodeCallGeneral([]byte(b))
+		if !wok || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n plain:  %+v\n go-sdk: %+v (%v)", b, got, want, wok)
+		}
+	}
+	if plain < 20 {
+		t.Errorf("read %d of %d requests, want the usual ones", plain, len(bodies))
+	}
+	t.Logf("%d of %d requests read without go-sdk's decoder, identically", plain, len(bodies))
+}
