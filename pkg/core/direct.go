@@ -419,9 +419,19 @@ func decodePlainCall(body []byte) (*jsonrpc.Request, bool) {
 	return &req, true
 }
 
-// plainString reports whether v is a JSON string without escapes.
+// plainString reports whether v is a JSON string of printable ASCII
+// without escapes (whose decoded text is its bytes, whatever a decoder
+// does with escapes or invalid UTF-8).
 func plainString(v []byte) bool {
-	return len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v[1:len(v)-1], '\\') < 0 && bytes.IndexByte(v[1:len(v)-1], '"') < 0
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return false
+	}
+	for _, c := range v[1 : len(v)-1] {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // plainInt reports whether v is an integer of at most 15 digits (exact in

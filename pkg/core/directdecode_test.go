@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"testing"
@@ -42,4 +43,24 @@ func TestPlainCallDecoding(t *testing.T) {
 		t.Errorf("read %d of %d requests, want the usual ones", plain, len(bodies))
 	}
 	t.Logf("%d of %d requests read without go-sdk's decoder, identically", plain, len(bodies))
+}
+
+// FuzzPlainCallDecoding: on any body, the byte-level readers neither panic
+// nor read a request differently from go-sdk's decoder.
+func FuzzPlainCallDecoding(f *testing.F) {
+	for _, s := range []string{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`, `{"id":"a","jsonrpc":"2.0","method":"m"}`,
+		`{"jsonrpc":"2.0","id":-0,"method":"tools/call","params":[]}`, `{`, `{"a":}`, `{"jsonrpc":"2.0","id":1,"id":2,"method":"x"}`, `[]`, `"x"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := decodePlainCall(body)
+		_ = objectKeys(body, func(string, []byte) bool { return true })
+		if !ok || !json.Valid(body) {
+			return // only well-formed bodies get here (ParseGuard)
+		}
+		want, wok := decodeCallGeneral(body)
+		if !wok || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n plain:  %+v\n go-sdk: %+v (%v)", body, got, want, wok)
+		}
+	})
 }
