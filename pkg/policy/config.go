@@ -74,6 +74,13 @@ type AuditConfig struct {
 	QueueSize int `yaml:"queue_size"`
 	// BatchSize bounds the records written in one write or transaction.
 	BatchSize int `yaml:"batch_size"`
+	// Linger is how long a sink's writer, busy (it wrote within the
+	// linger), waits for more records before writing a batch that is not
+	// full (default 5ms; a negative value writes at once). A record after
+	// a quiet spell is written at once; a graceful shutdown writes what
+	// waits. Only a crash of the process inside the linger loses records
+	// the sink has not yet written.
+	Linger time.Duration `yaml:"linger,omitempty"`
 }
 
 // SinkConfig is one audit destination.

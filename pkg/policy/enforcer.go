@@ -281,6 +281,7 @@ func (e *Enforcer) Start(context.Context) error {
 	e.auditor.Store(audit.New(backends, audit.Options{
 		QueueSize: e.cfg.Audit.QueueSize,
 		BatchSize: e.cfg.Audit.BatchSize,
+		Linger:    e.cfg.Audit.Linger,
 		Logger:    e.logger,
 		OnCommit:  e.opts.OnAuditCommit,
 	}))
