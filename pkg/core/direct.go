@@ -664,7 +664,7 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 // serveSessionless answers a 2026-07-28 call as go-sdk's stateless
 // handler would. The call ends with its HTTP request.
 func (d *directPath) serveSessionless(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, params *mcp.CallToolParamsRaw) {
-	ss, release, ok := d.sessionless.get(r.Context(), params.Meta)
+	ss, release, ok := d.sessionless.get(params.Meta)
 	if !ok {
 		d.next.ServeHTTP(w, r) // the body is still whole: go-sdk reports the _meta
 		return
@@ -857,7 +857,7 @@ func newSessionlessSessions(server *mcp.Server) *sessionlessSessions {
 
 // get returns the session for a call's _meta; ok is false when the _meta
 // is not valid (go-sdk then answers the request).
-func (s *sessionlessSessions) get(ctx context.Context, meta mcp.Meta) (ss *mcp.ServerSession, release func(), ok bool) {
+func (s *sessionlessSessions) get(meta mcp.Meta) (ss *mcp.ServerSession, release func(), ok bool) {
 	caps, hasCaps := meta[mcp.MetaKeyClientCapabilities]
 	info, hasInfo := meta[mcp.MetaKeyClientInfo]
 	if !hasCaps || caps == nil || (hasInfo && info == nil) {
@@ -885,7 +885,8 @@ func (s *sessionlessSessions) get(ctx context.Context, meta mcp.Meta) (ss *mcp.S
 		return nil, nil, false
 	}
 	t := &mcp.StreamableServerTransport{Stateless: true}
-	ss, err = s.server.Connect(context.WithoutCancel(ctx), t, &mcp.ServerSessionOptions{State: &mcp.ServerSessionState{InitializeParams: ip}})
+	ss, err = s.server.Connect(context.Background(), t, // not the request's: the session outlives it
+		&mcp.ServerSessionOptions{State: &mcp.ServerSessionState{InitializeParams: ip}})
 	if err != nil {
 		return nil, nil, false
 	}
