@@ -45,7 +45,7 @@ func (g *Guard) Middleware(next http.Handler) http.Handler {
 			UserID:     p.ID(),
 			Scopes:     p.Scopes,
 			Expiration: p.ExpiresAt,
-			Extra:      map[string]any{TokenInfoPrincipalKey: p},
+			Extra:      p.tokenInfoExtra(),
 		}
 		if info.Expiration.IsZero() {
 			info.Expiration = time.Now().Add(24 * time.Hour)

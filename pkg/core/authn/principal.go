@@ -47,6 +47,17 @@ type Principal struct {
 	// id caches ID() for principals built by the Authenticator, which are
 	// shared across every call made with the same credential.
 	id string
+	// tokenExtra is the read-only TokenInfo.Extra naming this principal,
+	// built once for a shared principal instead of once per request.
+	tokenExtra map[string]any
+}
+
+// tokenInfoExtra returns the TokenInfo.Extra that carries p.
+func (p *Principal) tokenInfoExtra() map[string]any {
+	if p.tokenExtra != nil {
+		return p.tokenExtra
+	}
+	return map[string]any{TokenInfoPrincipalKey: p}
 }
 
 // ID is a stable identifier for the caller, unique across methods and

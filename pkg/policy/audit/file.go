@@ -57,14 +57,11 @@ func (s *Stream) Close() error { return nil }
 // from (seq, prev), and sets the records' chain fields.
 func sealAll(buf []byte, recs []Record, chain string, seq int64, prev string) ([]byte, int64, string, error) {
 	for i := range recs {
-		line, hash, err := Seal(recs[i], chain, seq+1, prev)
-		if err != nil {
-			return buf, 0, "", err
-		}
+		var hash string
+		buf, hash = appendSealed(buf, &recs[i], chain, seq+1, prev)
 		seq++
 		recs[i].Chain, recs[i].Seq, recs[i].PrevHash = chain, seq, prev
 		prev = hash
-		buf = append(buf, line...)
 		buf = append(buf, '\n')
 	}
 	return buf, seq, prev, nil

@@ -87,16 +87,24 @@ const hashSuffixLen = len(`,"hash":""}`) + 64
 // Seal sets the chain position of rec and returns its JSON line (without
 // newline) and its hash.
 func Seal(rec Record, chain string, seq int64, prev string) (line []byte, hash string, err error) {
-	rec.Chain, rec.Seq, rec.PrevHash = chain, seq, prev
-	body := appendRecord(make([]byte, 0, 512), &rec)
-	sum := sha256.Sum256(body)
-	hash = hex.EncodeToString(sum[:])
-	line = make([]byte, 0, len(body)+hashSuffixLen)
-	line = append(line, body[:len(body)-1]...)
-	line = append(line, `,"hash":"`...)
-	line = append(line, hash...)
-	line = append(line, `"}`...)
+	line, hash = appendSealed(nil, &rec, chain, seq, prev)
 	return line, hash, nil
+}
+
+// appendSealed appends rec's sealed JSON line (without newline) to b and
+// returns it with the record's hash: the record is written once, hashed
+// where it lies, and closed with its hash, so a batch of records is sealed
+// into one growing buffer.
+func appendSealed(b []byte, rec *Record, chain string, seq int64, prev string) ([]byte, string) {
+	r := *rec
+	r.Chain, r.Seq, r.PrevHash = chain, seq, prev
+	start := len(b)
+	b = appendRecord(b, &r)
+	sum := sha256.Sum256(b[start:])
+	hash := hex.EncodeToString(sum[:])
+	b = append(b[:len(b)-1], `,"hash":"`...)
+	b = append(b, hash...)
+	return append(b, `"}`...), hash
 }
 
 // appendRecord writes r as encoding/json would (field order, omitempty,
