@@ -33,6 +33,7 @@ func main() {
 	stateless := flag.Bool("stateless", false, "stateless Streamable HTTP")
 	jsonResp := flag.Bool("json", false, "answer with application/json instead of SSE")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (for profiling under load)")
+	parts := flag.String("chain-modules", "observability,policy", "chain mode: the modules on top of auth (comma-separated: observability, policy; empty for auth alone), to see what each costs")
 	flag.Parse()
 	if *pprofAddr != "" {
 		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
@@ -44,7 +45,7 @@ func main() {
 	case "mcpgo":
 		err = serveMCPGo(*addr, *stateless)
 	case "core", "chain":
-		err = serveCore(*mode, *addr, *stateless, *jsonResp)
+		err = serveCore(*mode, *addr, *stateless, *jsonResp, *parts)
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)
 	}
@@ -99,7 +100,7 @@ func serveLibrary(addr string, h http.Handler) error {
 	return nil
 }
 
-func serveCore(mode, addr string, stateless, jsonResp bool) error {
+func serveCore(mode, addr string, stateless, jsonResp bool, parts string) error {
 	// Bind first so the URL is known before the server starts; the core
 	// listener then reuses the port.
 	ln, err := net.Listen("tcp", addr)
@@ -130,8 +131,10 @@ func serveCore(mode, addr string, stateless, jsonResp bool) error {
 		resource := "http://" + bound + "/mcp"
 		token = iss.Token(iss.Claims("bench-user", resource))
 		cfg += fmt.Sprintf("auth: {oidc: {issuer: %q}}\n", iss.URL())
-		cfg += chainConfig(dir)
-		opts = chainModules()
+		cfg += chainConfig(dir, parts)
+		if opts, err = chainModules(parts); err != nil {
+			return err
+		}
 	} else {
 		cfg += "auth: {disabled: true}\n"
 	}
