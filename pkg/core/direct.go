@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,14 +36,15 @@ import (
 // the way go-sdk does, and hands everything else to go-sdk untouched:
 //
 //   - a 2026-07-28 request (stateless by definition), or a 2025-11-25
-//     request on a session this server keeps, whose client cannot be called
-//     back (it declared no roots, sampling or elicitation), that set no log
-//     level and asked for no progress: so nothing but the result can be
-//     sent while the call runs, on either path;
+//     request on a session this server keeps, whose client declared
+//     neither sampling nor elicitation, that set no log level and asked for
+//     no progress: so nothing but the result can be sent while the call
+//     runs, on either path (docs/architecture.md names the one exception:
+//     a tool asking for roots);
 //   - Content-Type, Accept and protocol headers go-sdk accepts, no
 //     Last-Event-ID, and under 2026-07-28 Mcp-Method and Mcp-Name that match
 //     the body;
-//   - one JSON-RPC call of tools/call, decoded by go-sdk's own decoder, with
+//   - one JSON-RPC call of tools/call, decoded as go-sdk's decoder does, with
 //     params whose keys go-sdk knows, naming a registered tool that does
 //     not run as a task and maps no argument to a header, carrying no
 //     request state or input responses (an input-required retry);
@@ -86,8 +85,6 @@ type callParams struct {
 	RequestState   string          `json:"requestState,omitempty"`
 	InputResponses json.RawMessage `json:"inputResponses,omitempty"`
 }
-
-var knownCallKeys = map[string]bool{"_meta": true, "name": true, "arguments": true}
 
 func (d *directPath) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	version := r.Header.Get("Mcp-Protocol-Version")
@@ -256,7 +253,7 @@ func (d *directPath) eligible(r *http.Request, body []byte, entry *sessionEntry)
 		if v, ok := p.Meta[mcp.MetaKeyProtocolVersion].(string); !ok || v != ProtocolSessionless {
 			return nil, nil, false
 		}
-		if _, ok := p.Meta[mcp.MetaKeyLogLevel]; ok {
+		if _, ok := p.Meta[metaKeyLogLevel]; ok {
 			return nil, nil, false
 		}
 	}
@@ -305,285 +302,6 @@ func (s *Server) callTool(ctx context.Context, _ string, req mcp.Request) (mcp.R
 	params.InputResponses, params.RequestState = responses, res.RequestState
 	retry.Params = &params
 	return s.callTool(ctx, "tools/call", &retry)
-}
-
-// fulfillInputRequests asks the client of a session what a tool's
-// input-required result asks, as go-sdk's multi-round-trip middleware does
-// (in key order, so that the first failure reported is always the same).
-func fulfillInputRequests(ctx context.Context, ss *mcp.ServerSession, requests mcp.InputRequestMap) (mcp.InputResponseMap, error) {
-	responses := make(mcp.InputResponseMap, len(requests))
-	for _, id := range slices.Sorted(maps.Keys(requests)) {
-		var resp mcp.InputResponse
-		var err error
-		switch p := requests[id].(type) {
-		case *mcp.ElicitParams:
-			resp, err = ss.Elicit(ctx, p)
-		case *mcp.CreateMessageWithToolsParams:
-			resp, err = ss.CreateMessageWithTools(ctx, p)
-		case *mcp.ListRootsParams:
-			resp, err = ss.ListRoots(ctx, p)
-		default:
-			err = fmt.Errorf("unknown input request type: %T", p)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("multi-round-trip: %w", fmt.Errorf("fulfilling input request %q: %w", id, err))
-		}
-		responses[id] = resp
-	}
-	return responses, nil
-}
-
-// wireMessage is a JSON-RPC message as go-sdk's decoder reads it.
-type wireMessage struct {
-	VersionTag string          `json:"jsonrpc"`
-	ID         any             `json:"id,omitempty"`
-	Method     json.RawMessage `json:"method"`
-	Params     json.RawMessage `json:"params,omitempty"`
-}
-
-// maxDepth is go-sdk's limit on the nesting of a message.
-const maxDepth = 1000
-
-// decodeCall decodes a request as go-sdk's jsonrpc.DecodeMessage does (the
-// same decoder, flags and id rules) without its 32 KiB read buffer, which
-// profiles showed as three quarters of the bytes a call allocates. ok is
-// false for anything that is not a request go-sdk would decode.
-func decodeCall(body []byte) (*jsonrpc.Request, bool) {
-	if tooDeep(body, maxDepth) {
-		return nil, false
-	}
-	if req, ok := decodePlainCall(body); ok {
-		return req, true
-	}
-	return decodeCallGeneral(body)
-}
-
-// decodeCallGeneral is decodeCall with go-sdk's decoder.
-func decodeCallGeneral(body []byte) (*jsonrpc.Request, bool) {
-	var msg wireMessage
-	if _, err := segjson.Parse(body, &msg, segjson.DontMatchCaseInsensitiveStructFields); err != nil {
-		return nil, false
-	}
-	if msg.VersionTag != "2.0" || len(msg.Method) == 0 {
-		return nil, false
-	}
-	id, err := jsonrpc.MakeID(msg.ID)
-	if err != nil {
-		return nil, false
-	}
-	var method string
-	if _, err := segjson.Parse(msg.Method, &method, segjson.DontMatchCaseInsensitiveStructFields); err != nil {
-		return nil, false
-	}
-	return &jsonrpc.Request{ID: id, Method: method, Params: msg.Params}, true
-}
-
-// decodePlainCall reads the usual request (the four keys once each, in
-// any order, "2.0", an integer id of at most 15 digits or a string id and
-// a method without escapes) straight from the bytes; for anything else it
-// says no and decodeCall uses go-sdk's decoder. The two agree on every
-// request this one reads (TestPlainCallDecoding).
-func decodePlainCall(body []byte) (*jsonrpc.Request, bool) {
-	var req jsonrpc.Request
-	var version, id, method []byte
-	if !objectKeys(body, func(k string, v []byte) bool {
-		switch k {
-		case "jsonrpc":
-			version = v
-		case "id":
-			id = v
-		case "method":
-			method = v
-		case "params":
-			req.Params = v
-		default:
-			return false
-		}
-		return true
-	}) || string(version) != `"2.0"` || len(id) == 0 || !plainString(method) {
-		return nil, false
-	}
-	req.Method = string(method[1 : len(method)-1])
-	switch {
-	case plainString(id):
-		req.ID, _ = jsonrpc.MakeID(string(id[1 : len(id)-1]))
-	case plainInt(id):
-		n, err := strconv.ParseInt(string(id), 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		req.ID, _ = jsonrpc.MakeID(float64(n))
-	default:
-		return nil, false
-	}
-	return &req, true
-}
-
-// plainString reports whether v is a JSON string of printable ASCII
-// without escapes (whose decoded text is its bytes, whatever a decoder
-// does with escapes or invalid UTF-8).
-func plainString(v []byte) bool {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return false
-	}
-	for _, c := range v[1 : len(v)-1] {
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// plainInt reports whether v is an integer of at most 15 digits (exact in
-// a float64, as go-sdk decodes ids), without a leading zero.
-func plainInt(v []byte) bool {
-	d := v
-	if len(d) > 0 && d[0] == '-' {
-		d = d[1:]
-	}
-	if len(d) == 0 || len(d) > 15 || (d[0] == '0' && len(d) > 1) {
-		return false
-	}
-	for _, c := range d {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// tooDeep reports whether JSON nests objects and arrays deeper than max.
-func tooDeep(data []byte, max int) bool {
-	depth, inString, escaped := 0, false, false
-	for _, b := range data {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case b == '\\':
-				escaped = true
-			case b == '"':
-				inString = false
-			}
-			continue
-		}
-		switch b {
-		case '"':
-			inString = true
-		case '{', '[':
-			if depth++; depth > max {
-				return true
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return false
-}
-
-// objectKeys calls fn with each key and raw value of a well-formed JSON
-// object (ParseGuard has checked the body), in order; it returns false as
-// soon as fn does, or when a key repeats or is escaped (a form decoders
-// may read differently).
-func objectKeys(obj []byte, fn func(key string, val []byte) bool) bool {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return false
-	}
-	var seen [8]string
-	keys := seen[:0]
-	i = skipSpace(obj, i+1)
-	if i < len(obj) && obj[i] == '}' {
-		return true
-	}
-	for i < len(obj) {
-		if obj[i] != '"' {
-			return false
-		}
-		end := i + 1
-		for end < len(obj) && obj[end] != '"' {
-			if obj[end] == '\\' {
-				return false
-			}
-			end++
-		}
-		if end >= len(obj) {
-			return false
-		}
-		key := string(obj[i+1 : end])
-		if slices.Contains(keys, key) {
-			return false
-		}
-		keys = append(keys, key)
-		i = skipSpace(obj, end+1)
-		if i >= len(obj) || obj[i] != ':' {
-			return false
-		}
-		i = skipSpace(obj, i+1)
-		vend := skipValue(obj, i)
-		if vend <= i || !fn(key, obj[i:vend]) {
-			return false
-		}
-		i = skipSpace(obj, vend)
-		if i >= len(obj) {
-			return false
-		}
-		if obj[i] == '}' {
-			return true
-		}
-		if obj[i] != ',' {
-			return false
-		}
-		i = skipSpace(obj, i+1)
-	}
-	return false
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the index just past the JSON value at b[i].
-func skipValue(b []byte, i int) int {
-	depth, inString, escaped := 0, false, false
-	for j := i; j < len(b); j++ {
-		c := b[j]
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-				if depth == 0 {
-					return j + 1
-				}
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return j // the end of the enclosing object
-			}
-			if depth--; depth == 0 {
-				return j + 1
-			}
-		case ',', ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return j
-			}
-		}
-	}
-	return len(b)
 }
 
 // serveOnSession answers a 2025-11-25 call on a session as go-sdk's
@@ -698,143 +416,6 @@ func (d *directPath) serveSessionless(w http.ResponseWriter, r *http.Request, re
 	writeSSE(w, "message", "", data)
 }
 
-// errorStatus is the HTTP status 2026-07-28 gives a protocol error in
-// place of 200 (go-sdk's mapping).
-func errorStatus(err error) int {
-	var wire *jsonrpc.Error
-	if err == nil || !errors.As(err, &wire) {
-		return 0
-	}
-	switch wire.Code {
-	case jsonrpc.CodeMethodNotFound:
-		return http.StatusNotFound
-	case jsonrpc.CodeInvalidParams, mcp.CodeUnsupportedProtocolVersion, mcp.CodeMissingRequiredClientCapabilities:
-		return http.StatusBadRequest
-	}
-	return 0
-}
-
-// callOutcome is what the chain returned for a call.
-type callOutcome struct {
-	res *mcp.CallToolResult
-	err error
-}
-
-func callResult(res mcp.Result, err error) callOutcome {
-	if err != nil {
-		return callOutcome{err: err}
-	}
-	r, _ := res.(*mcp.CallToolResult)
-	return callOutcome{res: r}
-}
-
-// encodeResponse encodes a call's outcome as go-sdk's JSON-RPC layer does
-// (no HTML escaping). Under 2026-07-28 a result also carries its
-// resultType and the server's identity in _meta.
-func encodeResponse(id jsonrpc.ID, out callOutcome, sessionless bool, impl *mcp.Implementation, serverMeta []byte) []byte {
-	if out.err == nil {
-		if !sessionless {
-			serverMeta = nil
-		}
-		if data := plainResponse(id, out.res, serverMeta); data != nil {
-			return data
-		}
-	}
-	return generalResponse(id, out, sessionless, impl)
-}
-
-// generalResponse encodes any outcome with go-sdk's encoders.
-func generalResponse(id jsonrpc.ID, out callOutcome, sessionless bool, impl *mcp.Implementation) []byte {
-	resp := &jsonrpc.Response{ID: id}
-	if out.err != nil {
-		resp.Error = out.err
-	} else {
-		raw, merr := encodeResult(out.res, sessionless, impl)
-		if merr != nil {
-			resp.Error = merr
-		} else {
-			resp.Result = raw
-		}
-	}
-	data, err := jsonrpc.EncodeMessage(resp)
-	if err != nil {
-		data, _ = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: err.Error()}})
-	}
-	return data
-}
-
-func encodeResult(res *mcp.CallToolResult, sessionless bool, impl *mcp.Implementation) (json.RawMessage, error) {
-	if res == nil {
-		return json.RawMessage("null"), nil
-	}
-	inputRequests := res.InputRequests
-	inputRequired := inputRequests != nil
-	if sessionless {
-		r2 := *res
-		m := mcp.Meta{}
-		for k, v := range res.Meta {
-			m[k] = v
-		}
-		if _, ok := m[mcp.MetaKeyServerInfo]; !ok && impl != nil {
-			m[mcp.MetaKeyServerInfo] = impl
-		}
-		r2.Meta = m
-		r2.InputRequests = nil
-		res = &r2
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(res); err != nil {
-		return nil, err
-	}
-	raw := bytes.TrimRight(buf.Bytes(), "\n")
-	if !sessionless || len(raw) < 2 || raw[len(raw)-1] != '}' {
-		return raw, nil
-	}
-	// go-sdk marks a result of the sessionless revision with its type,
-	// after the result's own fields and before its input requests; the
-	// field is not settable from outside go-sdk, so the same bytes are
-	// written here.
-	out := append(bytes.Clone(raw[:len(raw)-1]), `,"resultType":"complete"}`...)
-	if inputRequired {
-		out = append(out[:len(raw)-1], `,"resultType":"input_required","inputRequests":`...)
-		buf.Reset() // raw is not used after this
-		if err := enc.Encode(inputRequests); err != nil {
-			return nil, err
-		}
-		out = append(append(out, bytes.TrimRight(buf.Bytes(), "\n")...), '}')
-	}
-	return out, nil
-}
-
-func writeSSE(w http.ResponseWriter, event, id string, data []byte) {
-	// Pieces straight into the response's buffer. No flush: the prime
-	// event is flushed on a timer, and the handler returns right after the
-	// result, which sends it with the end of the response in one write.
-	_, _ = io.WriteString(w, "event: ")
-	_, _ = io.WriteString(w, event)
-	if id != "" {
-		_, _ = io.WriteString(w, "\nid: ")
-		_, _ = io.WriteString(w, id)
-	}
-	_, _ = io.WriteString(w, "\ndata: ")
-	_, _ = w.Write(data)
-	_, _ = io.WriteString(w, "\n\n")
-}
-
-// primeFlushDelay is how long a call may run before its priming event is
-// sent on its own.
-const primeFlushDelay = 5 * time.Millisecond
-
-func writeRPCError(w http.ResponseWriter, status int, id jsonrpc.ID, e *jsonrpc.Error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	if data, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: e}); err == nil {
-		_, _ = w.Write(data)
-	}
-}
-
 // sessionlessSessions keeps one go-sdk session per distinct client (its
 // capabilities and clientInfo from _meta) for 2026-07-28 calls on the
 // direct path. go-sdk makes a temporary session per sessionless request;
@@ -901,30 +482,4 @@ func (s *sessionlessSessions) get(meta mcp.Meta) (ss *mcp.ServerSession, release
 	}
 	s.byKey[key] = ss
 	return ss, func() {}, true
-}
-
-// sessionlessInitializeParams decodes the client's capabilities and
-// identity as go-sdk does for a sessionless request.
-func sessionlessInitializeParams(capsRaw, infoRaw []byte) (*mcp.InitializeParams, bool) {
-	var caps struct {
-		mcp.ClientCapabilities
-		Roots *mcp.RootCapabilities `json:"roots,omitempty"`
-	}
-	if segjson.Unmarshal(capsRaw, &caps) != nil || !bytes.HasPrefix(capsRaw, []byte("{")) {
-		return nil, false
-	}
-	c := caps.ClientCapabilities
-	c.RootsV2 = caps.Roots
-	if c.RootsV2 != nil {
-		c.Roots = *c.RootsV2
-	}
-	ip := &mcp.InitializeParams{ProtocolVersion: ProtocolSessionless, Capabilities: &c}
-	if infoRaw != nil {
-		var impl mcp.Implementation
-		if segjson.Unmarshal(infoRaw, &impl) != nil || !bytes.HasPrefix(infoRaw, []byte("{")) {
-			return nil, false
-		}
-		ip.ClientInfo = &impl
-	}
-	return ip, true
 }

@@ -3,7 +3,11 @@ package core
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -79,4 +83,141 @@ func serverMetaMember(impl *mcp.Implementation) []byte {
 		return nil
 	}
 	return append([]byte(`"_meta":`), data...)
+}
+
+// errorStatus is the HTTP status 2026-07-28 gives a protocol error in
+// place of 200 (go-sdk's mapping).
+func errorStatus(err error) int {
+	var wire *jsonrpc.Error
+	if err == nil || !errors.As(err, &wire) {
+		return 0
+	}
+	switch wire.Code {
+	case jsonrpc.CodeMethodNotFound:
+		return http.StatusNotFound
+	case jsonrpc.CodeInvalidParams, mcp.CodeUnsupportedProtocolVersion, mcp.CodeMissingRequiredClientCapabilities:
+		return http.StatusBadRequest
+	}
+	return 0
+}
+
+// callOutcome is what the chain returned for a call.
+type callOutcome struct {
+	res *mcp.CallToolResult
+	err error
+}
+
+func callResult(res mcp.Result, err error) callOutcome {
+	if err != nil {
+		return callOutcome{err: err}
+	}
+	r, _ := res.(*mcp.CallToolResult)
+	return callOutcome{res: r}
+}
+
+// encodeResponse encodes a call's outcome as go-sdk's JSON-RPC layer does
+// (no HTML escaping). Under 2026-07-28 a result also carries its
+// resultType and the server's identity in _meta.
+func encodeResponse(id jsonrpc.ID, out callOutcome, sessionless bool, impl *mcp.Implementation, serverMeta []byte) []byte {
+	if out.err == nil {
+		if !sessionless {
+			serverMeta = nil
+		}
+		if data := plainResponse(id, out.res, serverMeta); data != nil {
+			return data
+		}
+	}
+	return generalResponse(id, out, sessionless, impl)
+}
+
+// generalResponse encodes any outcome with go-sdk's encoders.
+func generalResponse(id jsonrpc.ID, out callOutcome, sessionless bool, impl *mcp.Implementation) []byte {
+	resp := &jsonrpc.Response{ID: id}
+	if out.err != nil {
+		resp.Error = out.err
+	} else {
+		raw, merr := encodeResult(out.res, sessionless, impl)
+		if merr != nil {
+			resp.Error = merr
+		} else {
+			resp.Result = raw
+		}
+	}
+	data, err := jsonrpc.EncodeMessage(resp)
+	if err != nil {
+		data, _ = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: err.Error()}})
+	}
+	return data
+}
+
+func encodeResult(res *mcp.CallToolResult, sessionless bool, impl *mcp.Implementation) (json.RawMessage, error) {
+	if res == nil {
+		return json.RawMessage("null"), nil
+	}
+	inputRequests := res.InputRequests
+	inputRequired := inputRequests != nil
+	if sessionless {
+		r2 := *res
+		m := mcp.Meta{}
+		for k, v := range res.Meta {
+			m[k] = v
+		}
+		if _, ok := m[mcp.MetaKeyServerInfo]; !ok && impl != nil {
+			m[mcp.MetaKeyServerInfo] = impl
+		}
+		r2.Meta = m
+		r2.InputRequests = nil
+		res = &r2
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(res); err != nil {
+		return nil, err
+	}
+	raw := bytes.TrimRight(buf.Bytes(), "\n")
+	if !sessionless || len(raw) < 2 || raw[len(raw)-1] != '}' {
+		return raw, nil
+	}
+	// go-sdk marks a result of the sessionless revision with its type,
+	// after the result's own fields and before its input requests; the
+	// field is not settable from outside go-sdk, so the same bytes are
+	// written here.
+	out := append(bytes.Clone(raw[:len(raw)-1]), `,"resultType":"complete"}`...)
+	if inputRequired {
+		out = append(out[:len(raw)-1], `,"resultType":"input_required","inputRequests":`...)
+		buf.Reset() // raw is not used after this
+		if err := enc.Encode(inputRequests); err != nil {
+			return nil, err
+		}
+		out = append(append(out, bytes.TrimRight(buf.Bytes(), "\n")...), '}')
+	}
+	return out, nil
+}
+
+func writeSSE(w http.ResponseWriter, event, id string, data []byte) {
+	// Pieces straight into the response's buffer. No flush: the prime
+	// event is flushed on a timer, and the handler returns right after the
+	// result, which sends it with the end of the response in one write.
+	_, _ = io.WriteString(w, "event: ")
+	_, _ = io.WriteString(w, event)
+	if id != "" {
+		_, _ = io.WriteString(w, "\nid: ")
+		_, _ = io.WriteString(w, id)
+	}
+	_, _ = io.WriteString(w, "\ndata: ")
+	_, _ = w.Write(data)
+	_, _ = io.WriteString(w, "\n\n")
+}
+
+// primeFlushDelay is how long a call may run before its priming event is
+// sent on its own.
+const primeFlushDelay = 5 * time.Millisecond
+
+func writeRPCError(w http.ResponseWriter, status int, id jsonrpc.ID, e *jsonrpc.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if data, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: e}); err == nil {
+		_, _ = w.Write(data)
+	}
 }

@@ -155,7 +155,7 @@ func (f *fastSchema) valid(v []byte) bool {
 		got = tNull
 	case c == '-' || (c >= '0' && c <= '9'):
 		got = tNumber
-		if bytes.IndexAny(v, ".eE") < 0 {
+		if !bytes.ContainsAny(v, ".eE") {
 			got |= tInteger
 		}
 	default:

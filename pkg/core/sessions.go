@@ -174,6 +174,7 @@ func (s *sessions) register(ss *mcp.ServerSession, owner, version string) {
 	}
 	e := &sessionEntry{ss: ss, owner: owner, version: version}
 	if ip := ss.InitializeParams(); ip != nil && ip.Capabilities != nil {
+		//lint:ignore SA1019 clients before 2026-07-28 may still be asked to sample
 		e.callable = ip.Capabilities.Sampling != nil || ip.Capabilities.Elicitation != nil
 	}
 	e.lastActive.Store(s.now().UnixNano())
