@@ -93,6 +93,14 @@ func (l *lifecycleCache) Delete(ctx context.Context, key string) error {
 	return b.Delete(ctx, key)
 }
 
+func (l *lifecycleCache) CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error) {
+	b, err := l.get()
+	if err != nil {
+		return false, err
+	}
+	return b.CompareAndSwap(ctx, key, old, value, ttl)
+}
+
 func (l *lifecycleCache) Ping(ctx context.Context) error {
 	b, err := l.get()
 	if err != nil {

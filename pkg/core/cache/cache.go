@@ -29,6 +29,11 @@ type Cache interface {
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// CompareAndSwap stores a copy of value under key for ttl only if key
+	// holds exactly old now (present and not expired), as one step that no
+	// other writer, on this replica or another, can interleave with. It
+	// reports whether it stored.
+	CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error)
 }
 
 // Backend is a Cache with a lifecycle, as built by [New]: whoever builds one

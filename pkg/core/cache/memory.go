@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -125,6 +126,36 @@ func (c *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 	c.m.evicted(ctx, reasonCapacity, capacity)
 	c.m.evicted(ctx, reasonExpired, expired)
 	return nil
+}
+
+// CompareAndSwap implements [Cache].
+func (c *Memory) CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error) {
+	if err := c.checkSet(key, value, ttl); err != nil {
+		c.m.fail(ctx, opSet)
+		return false, err
+	}
+	now := c.now()
+	var expires int64
+	if ttl > 0 {
+		expires = now.Add(ttl).UnixNano()
+	}
+	v := append([]byte(nil), value...)
+
+	c.mu.Lock()
+	e, ok := c.items[key]
+	if !ok || e.expired(now.UnixNano()) || !bytes.Equal(e.value, old) {
+		c.mu.Unlock()
+		return false, nil
+	}
+	c.bytes += int64(len(v) - len(e.value))
+	e.value, e.expires = v, expires
+	c.moveToFront(e)
+	capacity, expired := c.evict(now.UnixNano())
+	c.mu.Unlock()
+
+	c.m.evicted(ctx, reasonCapacity, capacity)
+	c.m.evicted(ctx, reasonExpired, expired)
+	return true, nil
 }
 
 func (c *Memory) checkSet(key string, value []byte, ttl time.Duration) error {

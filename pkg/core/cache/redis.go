@@ -95,6 +95,38 @@ func (c *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	return err
 }
 
+// casScript sets KEYS[1] to ARGV[2] (with a PX of ARGV[3] when positive)
+// only if it holds ARGV[1]: Redis runs a script as one step.
+var casScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+return 1
+`)
+
+// CompareAndSwap implements [Cache].
+func (c *Redis) CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error) {
+	err := checkKey(key)
+	if err == nil && ttl < 0 {
+		err = ErrNegativeTTL
+	}
+	if err != nil {
+		c.m.fail(ctx, opSet)
+		return false, err
+	}
+	n, err := casScript.Run(ctx, c.client, []string{c.prefix + key}, old, value, ttl.Milliseconds()).Int()
+	if err != nil {
+		c.m.fail(ctx, opSet)
+		return false, fmt.Errorf("cache: redis compare-and-swap: %w", err)
+	}
+	return n == 1, nil
+}
+
 // Delete implements [Cache].
 func (c *Redis) Delete(ctx context.Context, key string) error {
 	err := checkKey(key)

@@ -113,42 +113,68 @@ func (s *Store) Create(ctx context.Context, owner, tool string) (*Record, error)
 
 // Get returns owner's task id.
 func (s *Store) Get(ctx context.Context, owner, id string) (*Record, error) {
+	_, r, err := s.read(ctx, owner, id)
+	return r, err
+}
+
+// read returns owner's task id and the bytes it was stored as.
+func (s *Store) read(ctx context.Context, owner, id string) ([]byte, *Record, error) {
 	raw, ok, err := s.cache.Get(ctx, key(id))
 	if err != nil {
-		return nil, fmt.Errorf("reading task: %w", err)
+		return nil, nil, fmt.Errorf("reading task: %w", err)
 	}
 	if !ok {
-		return nil, ErrNotFound
+		return nil, nil, ErrNotFound
 	}
 	var r Record
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, fmt.Errorf("decoding task: %w", err)
+		return nil, nil, fmt.Errorf("decoding task: %w", err)
 	}
 	if r.Owner != owner {
-		return nil, ErrNotFound
+		return nil, nil, ErrNotFound
 	}
-	return &r, nil
+	return raw, &r, nil
 }
 
 // Update applies change to owner's task id and stores it. A terminal task
 // is not changed (change is not called) and is returned as it is.
 //
-// The cache has no compare-and-swap, so two replicas updating one task at
-// the same moment may lose one update; the runner re-reads before every
-// write and stops at a terminal status, which keeps cancel and completion
-// from undoing each other in all but that instant.
+// The store is shared by replicas, so the write is a compare-and-swap
+// against what was read: when another writer got in between (a cancel
+// racing the task's completion, say), the task is read again and change
+// applied to what is there now, so a terminal status is never undone and
+// no update is lost.
 func (s *Store) Update(ctx context.Context, owner, id string, change func(*Record)) (*Record, error) {
-	r, err := s.Get(ctx, owner, id)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		raw, r, err := s.read(ctx, owner, id)
+		if err != nil {
+			return nil, err
+		}
+		if r.Status.Terminal() {
+			return r, nil
+		}
+		change(r)
+		r.LastUpdatedAt = s.now().UTC().Format(time.RFC3339Nano)
+		next, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := s.cache.CompareAndSwap(ctx, key(id), raw, next, s.TTL)
+		if err != nil {
+			return nil, fmt.Errorf("storing task: %w", err)
+		}
+		if ok {
+			return r, nil
+		}
+		if attempt == maxUpdateAttempts {
+			return nil, fmt.Errorf("storing task: %d concurrent updates in a row; try again", maxUpdateAttempts+1)
+		}
 	}
-	if r.Status.Terminal() {
-		return r, nil
-	}
-	change(r)
-	r.LastUpdatedAt = s.now().UTC().Format(time.RFC3339Nano)
-	return r, s.put(ctx, r)
 }
+
+// maxUpdateAttempts bounds the retries of an Update that keeps losing
+// its compare-and-swap.
+const maxUpdateAttempts = 16
 
 func (s *Store) put(ctx context.Context, r *Record) error {
 	raw, err := json.Marshal(r)
