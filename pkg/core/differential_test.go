@@ -216,6 +216,9 @@ func corpus() []dprobe {
 		dprobe{name: "PUT", method: http.MethodPut, headers: h25(nil), body: ok25, session: true},
 		dprobe{name: "unknown session", headers: h25(map[string]string{"Mcp-Session-Id": "nope"}), body: ok25},
 		dprobe{name: "POST with Last-Event-ID", headers: h25(map[string]string{"Last-Event-ID": "x_1"}), body: ok25, session: true},
+		dprobe{name: "2026 POST with Last-Event-ID", headers: map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+			"Mcp-Protocol-Version": v26, "Mcp-Method": "tools/call", "Mcp-Name": "read", "Last-Event-ID": "x_1"}, body: call26("19", "read", "{}")},
+		dprobe{name: "2026 GET", method: http.MethodGet, headers: map[string]string{"Accept": "text/event-stream", "Mcp-Protocol-Version": v26}},
 	)
 	return c
 }

@@ -90,14 +90,13 @@ func (d *directPath) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	version := r.Header.Get("Mcp-Protocol-Version")
 	sessionID := r.Header.Get("Mcp-Session-Id")
 	sessionless := version == ProtocolSessionless
+	// Only a POST carries a call; go-sdk refuses a POST with Last-Event-ID.
+	post := r.Method == http.MethodPost && r.Body != nil && len(r.Header.Values("Last-Event-ID")) == 0
 	var entry *sessionEntry
-	switch {
-	case r.Method != http.MethodPost || r.Body == nil || len(r.Header.Values("Last-Event-ID")) > 0:
-	case sessionless:
-	case d.stateful && sessionID != "" && version == ProtocolStateful:
+	if post && !sessionless && d.stateful && sessionID != "" && version == ProtocolStateful {
 		entry = d.srv.sessions.get(sessionID)
 	}
-	if (!sessionless && entry == nil) || !headersAccepted(r) {
+	if !post || (!sessionless && entry == nil) || !headersAccepted(r) {
 		d.next.ServeHTTP(w, r)
 		return
 	}
