@@ -1,11 +1,13 @@
 package core
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/jsonschema-go/jsonschema"
 )
@@ -181,4 +183,33 @@ func randomValue(rng *rand.Rand, depth int) string {
 		parts = append(parts, fmt.Sprintf("%q:%s", k, randomValue(rng, depth-1)))
 	}
 	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// FuzzFastSchema: on any well-formed argument object the fast check
+// neither panics nor accepts what jsonschema-go refuses.
+func FuzzFastSchema(f *testing.F) {
+	s, err := structSchema[fastArgs]()
+	if err != nil {
+		f.Fatal(err)
+	}
+	resolved, err := s.Resolve(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	fast := compileFast(s)
+	for _, seed := range []string{`{"name":"a"}`, `{"name":"x","tags":["a"],"inner":{"id":1}}`, `{"name":"x","count":1e2}`, `{}`, `{"labels":{"a":"b"},"name":""}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, args []byte) {
+		var generic any
+		if !utf8.Valid(args) || json.Unmarshal(args, &generic) != nil {
+			return // ParseGuard refuses these first
+		}
+		if !fast.valid(bytes.TrimSpace(args)) {
+			return
+		}
+		if err := resolved.Validate(generic); err != nil {
+			t.Errorf("fast check accepted %s, which jsonschema-go refuses: %v", args, err)
+		}
+	})
 }
