@@ -56,6 +56,18 @@ func talkModules(seen *atomic.Int64) []fx.Option {
 			return pathOut{Caller: strings.Repeat("x", 2*diffResultLimit)}, nil
 		})
 	}), core.AsTool(func() *core.ToolDef {
+		// client reports what the session tells of the client.
+		return core.NewTool(spec("client", "demo", core.ReadOnly), func(_ context.Context, call *core.Call, _ pathIn) (clientOut, error) {
+			var out clientOut
+			if ip := call.Session().InitializeParams(); ip != nil {
+				if ip.ClientInfo != nil {
+					out.Name = ip.ClientInfo.Name
+				}
+				out.Elicitation = ip.Capabilities != nil && ip.Capabilities.Elicitation != nil
+			}
+			return out, nil
+		})
+	}), core.AsTool(func() *core.ToolDef {
 		// ask needs the user: an input-required result under 2026-07-28,
 		// go-sdk asking mid-call on a 2025-11-25 session.
 		return core.NewTool(spec("ask", "demo", core.ReadOnly), func(ctx context.Context, call *core.Call, _ pathIn) (pathOut, error) {
@@ -66,6 +78,11 @@ func talkModules(seen *atomic.Int64) []fx.Option {
 			return pathOut{Caller: "asked"}, nil
 		})
 	}))
+}
+
+type clientOut struct {
+	Name        string `json:"name" jsonschema:"the client's name"`
+	Elicitation bool   `json:"elicitation" jsonschema:"whether it declared elicitation"`
 }
 
 // diffResultLimit is limits.max_result_bytes of the differential servers.
@@ -206,6 +223,16 @@ func corpus() []dprobe {
 	add("2026 duplicate method key", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":15,"method":"tools/list","method":"tools/call","params":{"name":"read","arguments":{},`+meta26+`}}`, false)
 	add("2026 notification tools/call", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"read","arguments":{},`+meta26+`}}`, false)
 	add("2026 input required", h26("tools/call", "ask", nil), call26("18", "ask", "{}"), false)
+	// The session a sessionless call sees: its client's identity and
+	// capabilities, decoded as go-sdk decodes them (names match exactly).
+	for _, m := range []string{
+		`"io.modelcontextprotocol/clientCapabilities":{"elicitation":{}},"io.modelcontextprotocol/clientInfo":{"name":"lower","version":"1"}`,
+		`"io.modelcontextprotocol/clientCapabilities":{"Elicitation":{}},"io.modelcontextprotocol/clientInfo":{"Name":"upper","version":"1"}`,
+		`"io.modelcontextprotocol/clientCapabilities":{"elicitation":{"form":{}}}`,
+	} {
+		body := `{"jsonrpc":"2.0","id":20,"method":"tools/call","params":{"name":"client","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",` + m + `}}}`
+		add("2026 client "+m, h26("tools/call", "client", nil), body, false)
+	}
 	add("2025 oversized result", h25(nil), call25("17", "big", "{}"), true)
 	add("2026 oversized result", h26("tools/call", "big", nil), call26("17", "big", "{}"), false)
 	add("2026 requestState", h26("tools/call", "read", nil), `{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"read","arguments":{},"requestState":"forged",`+meta26+`}}`, false)

@@ -50,7 +50,7 @@ func sessionlessInitializeParams(capsRaw, infoRaw []byte) (*mcp.InitializeParams
 		mcp.ClientCapabilities
 		Roots *mcp.RootCapabilities `json:"roots,omitempty"`
 	}
-	if segjson.Unmarshal(capsRaw, &caps) != nil || !bytes.HasPrefix(capsRaw, []byte("{")) {
+	if !decodeAsGoSDK(capsRaw, &caps) {
 		return nil, false
 	}
 	c := caps.ClientCapabilities
@@ -61,10 +61,21 @@ func sessionlessInitializeParams(capsRaw, infoRaw []byte) (*mcp.InitializeParams
 	ip := &mcp.InitializeParams{ProtocolVersion: ProtocolSessionless, Capabilities: &c}
 	if infoRaw != nil {
 		var impl mcp.Implementation
-		if segjson.Unmarshal(infoRaw, &impl) != nil || !bytes.HasPrefix(infoRaw, []byte("{")) {
+		if !decodeAsGoSDK(infoRaw, &impl) {
 			return nil, false
 		}
 		ip.ClientInfo = &impl
 	}
 	return ip, true
+}
+
+// decodeAsGoSDK decodes a JSON object as go-sdk decodes _meta values: with
+// its decoder, matching field names exactly ("Elicitation" is not
+// "elicitation").
+func decodeAsGoSDK(data []byte, v any) bool {
+	if !bytes.HasPrefix(data, []byte("{")) {
+		return false
+	}
+	_, err := segjson.Parse(data, v, segjson.DontMatchCaseInsensitiveStructFields)
+	return err == nil
 }
