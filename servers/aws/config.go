@@ -1,7 +1,6 @@
 package aws
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -148,17 +147,8 @@ func NewDefaultAccount() Account {
 // refused.
 func (a *Account) UnmarshalYAML(n *yaml.Node) error {
 	*a = NewDefaultAccount()
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	type plain Account
-	if err := dec.Decode((*plain)(a)); err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
-	}
-	return nil
+	type plain Account // no UnmarshalYAML: no recursion
+	return config.DecodeStrict(n, (*plain)(a))
 }
 
 var (

@@ -1,7 +1,6 @@
 package github
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -133,17 +132,8 @@ func NewDefaultConnection() Connection {
 // default. Unknown keys are refused, as everywhere else in the config.
 func (c *Connection) UnmarshalYAML(n *yaml.Node) error {
 	*c = NewDefaultConnection()
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
 	type plain Connection // no UnmarshalYAML: no recursion
-	if err := dec.Decode((*plain)(c)); err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
-	}
-	return nil
+	return config.DecodeStrict(n, (*plain)(c))
 }
 
 // DefaultConnectionName is the name of the connection the github.token

@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -146,17 +145,8 @@ func NewDefaultWorkspace() Workspace {
 // refused.
 func (w *Workspace) UnmarshalYAML(n *yaml.Node) error {
 	*w = NewDefaultWorkspace()
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	type plain Workspace
-	if err := dec.Decode((*plain)(w)); err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
-	}
-	return nil
+	type plain Workspace // no UnmarshalYAML: no recursion
+	return config.DecodeStrict(n, (*plain)(w))
 }
 
 // DefaultWorkspaceName names the workspace of the token shorthand.

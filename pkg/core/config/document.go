@@ -545,3 +545,21 @@ func collectFields(t reflect.Type, fields map[string]reflect.Type, inlineMap *re
 		fields[name] = f.Type
 	}
 }
+
+// DecodeStrict decodes n into v, which already holds its defaults, so that
+// keys n leaves out keep them; unknown keys are refused and an error names
+// n's line. Servers use it in the UnmarshalYAML of their named entries
+// (connections, workspaces, accounts), passing a type without that method
+// so the decode does not recurse.
+func DecodeStrict(n *yaml.Node, v any) error {
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
+}
