@@ -81,11 +81,7 @@ func explainError(a *Acct, region string, spec core.ToolSpec, err error) error {
 
 // message cleans and bounds a message taken from an AWS answer.
 func message(s string) string {
-	s, cut := truncate(untrusted.Line(s), 300)
-	if cut {
-		s += "..."
-	}
-	if s == "" {
+	if s = untrusted.ShortLine(s, 300); s == "" {
 		return "no message"
 	}
 	return s

@@ -135,7 +135,7 @@ func policyDoc(raw string, limit int) (string, bool) {
 			doc = string(b)
 		}
 	}
-	return truncate(untrusted.Clean(doc), limit)
+	return untrusted.Truncate(untrusted.Clean(doc), limit)
 }
 
 func newGetIAMRole(s *Service) *core.ToolDef {

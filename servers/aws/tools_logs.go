@@ -154,7 +154,7 @@ func newFilterLogEvents(s *Service) *core.ToolDef {
 		}
 		out := FilterLogEventsOut{Where: c.where(), Notice: UntrustedNotice, Events: []LogEvent{}, NextToken: aws.ToString(resp.NextToken)}
 		for _, e := range resp.Events {
-			msg, cut := truncate(aws.ToString(e.Message), int(s.limits.MaxMessageBytes))
+			msg, cut := untrusted.Truncate(aws.ToString(e.Message), int(s.limits.MaxMessageBytes))
 			out.Events = append(out.Events, LogEvent{Time: msTime(e.Timestamp), Stream: untrusted.Line(aws.ToString(e.LogStreamName)),
 				Message: untrusted.Code(strings.TrimRight(msg, "\n")), Truncated: cut})
 		}
@@ -268,7 +268,7 @@ func newQueryLogsInsights(s *Service) *core.ToolDef {
 						if name == "@ptr" {
 							continue
 						}
-						v, _ := truncate(aws.ToString(f.Value), int(s.limits.MaxMessageBytes))
+						v, _ := untrusted.Truncate(aws.ToString(f.Value), int(s.limits.MaxMessageBytes))
 						m[untrusted.Line(name)] = untrusted.Clean(v)
 					}
 					out.Rows = append(out.Rows, m)

@@ -324,7 +324,7 @@ func newGetObjectText(s *Service) *core.ToolDef {
 			out.Binary, out.Hint = true, "the object's bytes are not UTF-8 text: only metadata is returned"
 			return out, nil
 		}
-		text, _ := truncate(string(b), int(limit))
+		text, _ := untrusted.Truncate(string(b), int(limit))
 		out.Text, out.Truncated = untrusted.Code(text), cut
 		if cut {
 			out.Hint = fmt.Sprintf("only the first %d of %d bytes are shown (aws.limits.max_object_bytes)", len(text), size)

@@ -175,11 +175,7 @@ func jsonKindOf(t reflect.Type) string {
 
 // message cleans and bounds a message taken from a GitHub answer.
 func message(s string) string {
-	s, cut := truncate(untrusted.Line(s), 300)
-	if cut {
-		s += "..."
-	}
-	if s == "" {
+	if s = untrusted.ShortLine(s, 300); s == "" {
 		return "no message"
 	}
 	return s

@@ -2,9 +2,10 @@ package github_test
 
 import (
 	"context"
-	"github.com/mcpfleet/mcpfleet/servers/github"
 	"strings"
 	"testing"
+
+	"github.com/mcpfleet/mcpfleet/servers/github"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 

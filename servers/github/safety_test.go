@@ -3,9 +3,10 @@ package github_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/mcpfleet/mcpfleet/servers/github"
 	"strings"
 	"testing"
+
+	"github.com/mcpfleet/mcpfleet/servers/github"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 

@@ -307,14 +307,3 @@ func logins(us []*gh.User) []string {
 	}
 	return out
 }
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) (string, bool) {
-	if len(s) <= n {
-		return s, false
-	}
-	for n > 0 && n < len(s) && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n], true
-}

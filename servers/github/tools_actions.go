@@ -341,7 +341,7 @@ func summarizeLog(text string, failedSteps []string, n int) JobLog {
 	out.Lines = len(all)
 	for _, l := range all {
 		if strings.HasPrefix(l, "##[error]") && len(out.Errors) < maxErrorLines {
-			e, _ := truncate(strings.TrimPrefix(l, "##[error]"), 300)
+			e, _ := untrusted.Truncate(strings.TrimPrefix(l, "##[error]"), 300)
 			out.Errors = append(out.Errors, e)
 		}
 	}

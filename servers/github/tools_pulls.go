@@ -198,7 +198,7 @@ func newGetPullRequest(s *Service) *core.ToolDef {
 			diff, _, err = c.client.PullRequests.GetRaw(ctx, in.Owner, in.Repo, in.Number, gh.RawOptions{Type: gh.Diff})
 			if err == nil {
 				cut := false
-				diff, cut = truncate(diff, int(s.cfg.Limits.MaxDiffBytes))
+				diff, cut = untrusted.Truncate(diff, int(s.cfg.Limits.MaxDiffBytes))
 				if cut {
 					diff += "\n[diff truncated at the size limit: use method files with the cursor to read every file]"
 				}

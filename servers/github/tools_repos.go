@@ -284,7 +284,7 @@ func newListRepositoryItems(s *Service) *core.ToolDef {
 			var rs []*gh.RepositoryRelease
 			rs, resp, err = c.client.Repositories.ListReleases(ctx, in.Owner, in.Repo, &opts)
 			for _, r := range rs {
-				notes, cut := truncate(untrusted.Markdown(r.GetBody()), releaseNotesLimit)
+				notes, cut := untrusted.Truncate(untrusted.Markdown(r.GetBody()), releaseNotesLimit)
 				if cut {
 					notes += "\n[notes truncated; see url]"
 				}

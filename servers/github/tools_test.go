@@ -1,12 +1,13 @@
 package github_test
 
 import (
-	"github.com/mcpfleet/mcpfleet/servers/github"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpfleet/mcpfleet/servers/github"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core/untrusted"
 	"github.com/mcpfleet/mcpfleet/servers/github/internal/fakegithub"

@@ -182,11 +182,7 @@ type Commit struct {
 // firstLine is a commit message's subject, cleaned and bounded.
 func firstLine(msg string) string {
 	subject, _, _ := strings.Cut(msg, "\n")
-	s, cut := truncate(untrusted.Line(subject), 200)
-	if cut {
-		s += "..."
-	}
-	return s
+	return untrusted.ShortLine(subject, 200)
 }
 
 func commitView(c *gh.RepositoryCommit) Commit {
@@ -223,7 +219,7 @@ func fileChanges(fs []*gh.CommitFile, maxPatch, maxTotal int) []FileChange {
 			Path: f.GetFilename(), Status: f.GetStatus(), Additions: f.GetAdditions(), Deletions: f.GetDeletions(),
 			PreviousPath: f.GetPreviousFilename(),
 		}
-		patch, cut := truncate(f.GetPatch(), maxPatch)
+		patch, cut := untrusted.Truncate(f.GetPatch(), maxPatch)
 		if total+len(patch) > maxTotal {
 			patch, cut = "", f.GetPatch() != ""
 		}

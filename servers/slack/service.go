@@ -383,20 +383,5 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // cleanLine cleans a short field written by a Slack user (a name, a
 // topic): results carrying such fields carry UntrustedNotice.
 func cleanLine(s string) string {
-	s, cut := truncate(untrusted.Line(s), 250)
-	if cut {
-		s += "..."
-	}
-	return s
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) (string, bool) {
-	if len(s) <= n {
-		return s, false
-	}
-	for n > 0 && n < len(s) && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n], true
+	return untrusted.ShortLine(s, 250)
 }

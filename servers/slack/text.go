@@ -70,7 +70,7 @@ func (c *Conn) readable(s string) string {
 // messageText renders, cleans, caps and wraps a message's text.
 func (c *Conn) messageText(s string, maxBytes int) (string, bool) {
 	s = untrusted.Markdown(c.readable(s))
-	s, cut := truncate(s, maxBytes)
+	s, cut := untrusted.Truncate(s, maxBytes)
 	if cut {
 		s += "\n[truncated]"
 	}

@@ -283,3 +283,25 @@ func IsMarkdown(name string) bool {
 // Code cleans and wraps text that is shown literally (diffs, patches,
 // logs): invisible characters go, markup stays.
 func Code(s string) string { return Wrap(Clean(s)) }
+
+// Truncate cuts s to at most n bytes on a rune boundary and reports
+// whether it cut.
+func Truncate(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
+	}
+	for n > 0 && n < len(s) && s[n]&0xc0 == 0x80 {
+		n--
+	}
+	return s[:n], true
+}
+
+// ShortLine cleans s as [Line] does and bounds it to n bytes, ending a cut
+// line with "...": for messages and names taken from an upstream answer.
+func ShortLine(s string, n int) string {
+	s, cut := Truncate(Line(s), n)
+	if cut {
+		s += "..."
+	}
+	return s
+}

@@ -141,3 +141,28 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+func TestTruncateAndShortLine(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+		cut  bool
+	}{
+		{"short", 10, "short", false},
+		{"exactly10!", 10, "exactly10!", false},
+		{"héllo", 2, "h", true}, // never inside é
+		{"héllo", 3, "hé", true},
+		{"", 0, "", false},
+	} {
+		if got, cut := untrusted.Truncate(c.in, c.n); got != c.want || cut != c.cut {
+			t.Errorf("Truncate(%q, %d) = %q, %v; want %q, %v", c.in, c.n, got, cut, c.want, c.cut)
+		}
+	}
+	if got := untrusted.ShortLine("two\n  lines of\ttext", 8); got != "two line..." {
+		t.Errorf("ShortLine = %q", got)
+	}
+	if got := untrusted.ShortLine("fits", 8); got != "fits" {
+		t.Errorf("ShortLine = %q", got)
+	}
+}
