@@ -102,6 +102,14 @@ func (c *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 		c.m.fail(ctx, opSet)
 		return err
 	}
+	c.store(ctx, key, value, ttl, nil)
+	return nil
+}
+
+// store puts a copy of value under key; with swap set, only if swap
+// approves the entry there now (nil when there is none, or it expired).
+// It reports whether it stored.
+func (c *Memory) store(ctx context.Context, key string, value []byte, ttl time.Duration, swap func(*entry) bool) bool {
 	now := c.now()
 	var expires int64
 	if ttl > 0 {
@@ -110,7 +118,18 @@ func (c *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 	v := append([]byte(nil), value...)
 
 	c.mu.Lock()
-	if e, ok := c.items[key]; ok {
+	e, ok := c.items[key]
+	if swap != nil {
+		current := e
+		if !ok || e.expired(now.UnixNano()) {
+			current = nil
+		}
+		if !swap(current) {
+			c.mu.Unlock()
+			return false
+		}
+	}
+	if ok {
 		c.bytes += int64(len(v) - len(e.value))
 		e.value, e.expires = v, expires
 		c.moveToFront(e)
@@ -125,7 +144,7 @@ func (c *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 
 	c.m.evicted(ctx, reasonCapacity, capacity)
 	c.m.evicted(ctx, reasonExpired, expired)
-	return nil
+	return true
 }
 
 // CompareAndSwap implements [Cache].
@@ -134,28 +153,7 @@ func (c *Memory) CompareAndSwap(ctx context.Context, key string, old, value []by
 		c.m.fail(ctx, opSet)
 		return false, err
 	}
-	now := c.now()
-	var expires int64
-	if ttl > 0 {
-		expires = now.Add(ttl).UnixNano()
-	}
-	v := append([]byte(nil), value...)
-
-	c.mu.Lock()
-	e, ok := c.items[key]
-	if !ok || e.expired(now.UnixNano()) || !bytes.Equal(e.value, old) {
-		c.mu.Unlock()
-		return false, nil
-	}
-	c.bytes += int64(len(v) - len(e.value))
-	e.value, e.expires = v, expires
-	c.moveToFront(e)
-	capacity, expired := c.evict(now.UnixNano())
-	c.mu.Unlock()
-
-	c.m.evicted(ctx, reasonCapacity, capacity)
-	c.m.evicted(ctx, reasonExpired, expired)
-	return true, nil
+	return c.store(ctx, key, value, ttl, func(e *entry) bool { return e != nil && bytes.Equal(e.value, old) }), nil
 }
 
 func (c *Memory) checkSet(key string, value []byte, ttl time.Duration) error {
