@@ -92,6 +92,11 @@ func (d *directPath) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sessionless := version == ProtocolSessionless
 	// Only a POST carries a call; go-sdk refuses a POST with Last-Event-ID.
 	post := r.Method == http.MethodPost && r.Body != nil && len(r.Header.Values("Last-Event-ID")) == 0
+	if r.Method == http.MethodGet && d.stateful && sessionID != "" && d.events != nil {
+		d.awaitResumedStream(r, sessionID)
+		d.next.ServeHTTP(w, r)
+		return
+	}
 	var entry *sessionEntry
 	if post && !sessionless && d.stateful && sessionID != "" && version == ProtocolStateful {
 		entry = d.srv.sessions.get(sessionID)
@@ -131,6 +136,24 @@ func (d *directPath) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		d.serveOnSession(w, r, req, params, entry, sessionID)
 	}
+}
+
+// awaitResumedStream holds a GET that resumes (Last-Event-ID) the stream of
+// a direct-path call still running until the call's result is in the event
+// store: on go-sdk's path the GET would take over the stream and get the
+// result as it is written. Only the session's owner waits; go-sdk refuses
+// anyone else.
+func (d *directPath) awaitResumedStream(r *http.Request, sessionID string) {
+	eid := r.Header.Get("Last-Event-ID")
+	stream, _, ok := strings.Cut(eid, "_")
+	if !ok || stream == "" {
+		return
+	}
+	entry := d.srv.sessions.get(sessionID)
+	if entry == nil || (entry.owner != "" && entry.owner != tokenUser(r)) {
+		return
+	}
+	entry.awaitStream(r.Context(), stream)
 }
 
 // headersAccepted reports whether go-sdk's handlers accept the request's
@@ -313,7 +336,12 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 	// notifications/cancelled, and closing the session cancels it too.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
-	if !entry.begin(key, cancel) {
+	useStore := !d.jsonResponse && d.events != nil
+	var streamID string
+	if useStore {
+		streamID = rand.Text()
+	}
+	if !entry.begin(key, directCall{cancel: cancel, stream: streamID}) {
 		writeRPCError(w, http.StatusBadRequest, req.ID, &jsonrpc.Error{
 			Code:    jsonrpc.CodeInvalidRequest,
 			Message: fmt.Sprintf("duplicate in-flight request ID %v", req.ID.Raw()),
@@ -324,16 +352,13 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 	entry.lastActive.Store(d.srv.sessions.now().UnixNano())
 
 	w.Header().Set("Cache-Control", "no-cache, no-transform")
-	var streamID string
 	finish := func() {} // after it, only this goroutine writes to w
-	useStore := !d.jsonResponse && d.events != nil
 	if d.jsonResponse {
 		w.Header().Set("Content-Type", "application/json")
 	} else {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Connection", "keep-alive")
 		if useStore {
-			streamID = rand.Text()
 			if err := d.events.Open(ctx, sessionID, streamID); err != nil {
 				http.Error(w, fmt.Sprintf("storing stream: %v", err), http.StatusInternalServerError)
 				return

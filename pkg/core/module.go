@@ -20,6 +20,7 @@ import (
 
 	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
 	"github.com/mcpfleet/mcpfleet/pkg/core/config"
+	"github.com/mcpfleet/mcpfleet/pkg/core/eventstore"
 	"github.com/mcpfleet/mcpfleet/pkg/core/health"
 	"github.com/mcpfleet/mcpfleet/pkg/core/httpserver"
 )
@@ -253,10 +254,9 @@ func startHTTP(p transportParams) *httpserver.Server {
 	}
 	if !cfg.HTTP.Stateless && cfg.HTTP.EventStoreBytes > 0 {
 		// Lets a client resume a stream that broke (or that a tool closed
-		// on purpose) without losing the result.
-		store := mcp.NewMemoryEventStore(nil)
-		store.SetMaxBytes(int(cfg.HTTP.EventStoreBytes))
-		sdkOpts.EventStore = store
+		// on purpose) without losing the result. Bounded: go-sdk's
+		// MemoryEventStore keeps an entry per stream for the session's life.
+		sdkOpts.EventStore = eventstore.New(int(cfg.HTTP.EventStoreBytes))
 	}
 	getServer := func(*http.Request) *mcp.Server { return p.Server.MCP }
 	// The sessionless revision (2026-07-28) is served by a stateless handler;

@@ -84,8 +84,17 @@ type sessionEntry struct {
 	logging atomic.Bool
 
 	mu       sync.Mutex
-	inflight map[string]context.CancelFunc // direct-path calls by request id
+	inflight map[string]directCall // direct-path calls by request id
 	closed   bool
+	// ended, when a resuming client waits for a direct-path stream, is
+	// closed (and cleared) as the next direct-path call ends.
+	ended chan struct{}
+}
+
+// directCall is a direct-path call in flight.
+type directCall struct {
+	cancel context.CancelFunc
+	stream string // its SSE stream in the event store; "" for none
 }
 
 // quiet reports whether nothing but a call's result can reach this
@@ -94,23 +103,59 @@ func (e *sessionEntry) quiet() bool { return !e.callable && !e.logging.Load() }
 
 // begin records a direct-path call; false when its id is already in
 // flight (go-sdk refuses a duplicate) or the session has ended.
-func (e *sessionEntry) begin(id string, cancel context.CancelFunc) bool {
+func (e *sessionEntry) begin(id string, call directCall) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, dup := e.inflight[id]; dup || e.closed {
 		return false
 	}
 	if e.inflight == nil {
-		e.inflight = map[string]context.CancelFunc{}
+		e.inflight = map[string]directCall{}
 	}
-	e.inflight[id] = cancel
+	e.inflight[id] = call
 	return true
 }
 
 func (e *sessionEntry) end(id string) {
 	e.mu.Lock()
 	delete(e.inflight, id)
+	if e.ended != nil {
+		close(e.ended)
+		e.ended = nil
+	}
 	e.mu.Unlock()
+}
+
+// awaitStream returns once no direct-path call of this session writes to
+// stream, or when ctx ends. go-sdk hands a client that resumes a stream
+// still in use the rest of it as it is written; a direct-path stream is not
+// go-sdk's to hand over, so the client waits here until the call's events
+// are all in the event store, and go-sdk then replays them.
+func (e *sessionEntry) awaitStream(ctx context.Context, stream string) {
+	for {
+		e.mu.Lock()
+		busy := false
+		for _, c := range e.inflight {
+			if c.stream == stream {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			e.mu.Unlock()
+			return
+		}
+		if e.ended == nil {
+			e.ended = make(chan struct{})
+		}
+		ended := e.ended
+		e.mu.Unlock()
+		select {
+		case <-ended:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // cancel ends the direct-path call with this id, if there is one.
@@ -118,8 +163,8 @@ func (e *sessionEntry) cancel(id string) {
 	e.mu.Lock()
 	c := e.inflight[id]
 	e.mu.Unlock()
-	if c != nil {
-		c()
+	if c.cancel != nil {
+		c.cancel()
 	}
 }
 
@@ -132,7 +177,7 @@ func (e *sessionEntry) closeAll() {
 	e.inflight = nil
 	e.mu.Unlock()
 	for _, c := range calls {
-		c()
+		c.cancel()
 	}
 }
 
