@@ -334,7 +334,7 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 	// The call outlives its HTTP request, as on go-sdk's path (the result
 	// then waits in the event store); the client cancels it with
 	// notifications/cancelled, and closing the session cancels it too.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	ctx, cancel := d.srv.callContext(context.WithoutCancel(r.Context()), params.Name)
 	defer cancel()
 	useStore := !d.jsonResponse && d.events != nil
 	var streamID string
@@ -368,21 +368,9 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 			// The priming event gives the client an id to resume from
 			// should the stream break while the call runs; a call done
 			// sooner sends it with its result in one write.
-			var mu sync.Mutex
-			done := false
-			t := time.AfterFunc(primeFlushDelay, func() {
-				mu.Lock()
-				defer mu.Unlock()
-				if !done {
-					_ = http.NewResponseController(w).Flush()
-				}
-			})
-			finish = func() {
-				mu.Lock()
-				done = true
-				mu.Unlock()
-				t.Stop()
-			}
+			pf := &primeFlush{w: w}
+			pf.timer = time.AfterFunc(primeFlushDelay, pf.flush)
+			finish = pf.finish
 		}
 	}
 	creq := &mcp.CallToolRequest{Session: entry.ss, Params: params, Extra: &mcp.RequestExtra{
@@ -403,6 +391,30 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 	}
 }
 
+// primeFlush sends a long call's priming event on its own.
+type primeFlush struct {
+	w     http.ResponseWriter
+	timer *time.Timer
+	mu    sync.Mutex
+	done  bool // the handler writes to w again
+}
+
+func (p *primeFlush) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.done {
+		_ = http.NewResponseController(p.w).Flush()
+	}
+}
+
+// finish stops the timer; after it, only the handler writes to w.
+func (p *primeFlush) finish() {
+	p.mu.Lock()
+	p.done = true
+	p.mu.Unlock()
+	p.timer.Stop()
+}
+
 // serveSessionless answers a 2026-07-28 call as go-sdk's stateless
 // handler would. The call ends with its HTTP request.
 func (d *directPath) serveSessionless(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, params *mcp.CallToolParamsRaw) {
@@ -412,7 +424,8 @@ func (d *directPath) serveSessionless(w http.ResponseWriter, r *http.Request, re
 		return
 	}
 	defer release()
-	ctx := context.WithValue(r.Context(), httpRequestKey{}, r.Context())
+	ctx, cancel := d.srv.callContext(context.WithValue(r.Context(), httpRequestKey{}, r.Context()), params.Name)
+	defer cancel()
 	w.Header().Set("Cache-Control", "no-cache, no-transform")
 	if d.jsonResponse {
 		w.Header().Set("Content-Type", "application/json")

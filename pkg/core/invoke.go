@@ -56,21 +56,45 @@ func (iv *invoker) handler(td *ToolDef) mcp.ToolHandler {
 }
 
 // acquire takes a slot of the concurrency cap, or refuses with "busy".
-func (iv *invoker) acquire() (release func(), err error) {
+func (iv *invoker) acquire() error {
 	select {
 	case iv.slots <- struct{}{}:
 		iv.inflight.Add(1)
-		return func() {
-			iv.inflight.Add(-1)
-			<-iv.slots
-		}, nil
+		return nil
 	default:
-		return nil, &jsonrpc.Error{
+		return &jsonrpc.Error{
 			Code:    CodeServerBusy,
 			Message: fmt.Sprintf("server busy: %d tool calls in flight; retry after %s", cap(iv.slots), iv.busyRetryAfter),
 			Data:    json.RawMessage(fmt.Sprintf(`{"retryAfterMs":%d}`, iv.busyRetryAfter.Milliseconds())),
 		}
 	}
+}
+
+// timeout is how long a call of td may run; 0 for no limit.
+func (iv *invoker) timeout(td *ToolDef) time.Duration {
+	if td.spec.Timeout > 0 {
+		return td.spec.Timeout
+	}
+	return iv.defaultTimeout
+}
+
+// callContext is the context of a direct-path call: cancellable, and with
+// the tool's deadline, which saves the invoker a second timer and context.
+// The deadline then runs from the request's arrival rather than from the
+// handler's start, microseconds earlier.
+func (s *Server) callContext(parent context.Context, tool string) (context.Context, context.CancelFunc) {
+	if td := s.tools[tool]; td != nil {
+		if t := s.calls.timeout(td); t > 0 {
+			return context.WithTimeout(parent, t)
+		}
+	}
+	return context.WithCancel(parent)
+}
+
+// release returns the slot acquire took.
+func (iv *invoker) release() {
+	iv.inflight.Add(-1)
+	<-iv.slots
 }
 
 // prepare builds the Call for a request, verifying the request state an
@@ -91,20 +115,17 @@ func (iv *invoker) prepare(ctx context.Context, td *ToolDef, req *mcp.CallToolRe
 // invoke decodes the arguments and runs the handler under the tool's
 // timeout, turning its outcome into a result.
 func (iv *invoker) invoke(ctx context.Context, td *ToolDef, call *Call) (*mcp.CallToolResult, error) {
-	release, err := iv.acquire()
-	if err != nil {
+	if err := iv.acquire(); err != nil {
 		return nil, err
 	}
-	defer release()
+	defer iv.release()
 	in, err := td.decode(call.Request.Params.Arguments)
 	if err != nil {
 		return toolErrorResult(err), nil
 	}
-	timeout := iv.defaultTimeout
-	if td.spec.Timeout > 0 {
-		timeout = td.spec.Timeout
-	}
-	if timeout > 0 {
+	timeout := iv.timeout(td)
+	if dl, ok := ctx.Deadline(); timeout > 0 && (!ok || time.Until(dl) > timeout) {
+		// (The direct path sets the deadline with the call's context.)
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()

@@ -248,6 +248,33 @@ func TestPerToolTimeout(t *testing.T) {
 	}
 }
 
+// TestPerToolTimeoutOverHTTP: the tool's timeout holds on both paths and
+// in both revisions (the direct path sets it with the call's context).
+func TestPerToolTimeoutOverHTTP(t *testing.T) {
+	for _, inline := range []bool{true, false} {
+		p := newProbe()
+		h := startHTTP(t, invokeModules(p), func(c *config.Config) { c.HTTP.InlineToolCalls = inline })
+		session := openSessionVersion(t, h.URL(), keyA, v25)
+		for _, pr := range []dprobe{
+			{name: "2025-11-25 session", body: call25("1", "hold", "{}"), session: true,
+				headers: map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream", "Mcp-Protocol-Version": v25}},
+			{name: "2026-07-28", body: call26("2", "hold", "{}"),
+				headers: map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream", "Mcp-Protocol-Version": v26,
+					"Mcp-Method": "tools/call", "Mcp-Name": "hold"}},
+		} {
+			before := h.Server.DirectCalls()
+			a := send(t, h.URL(), session, pr)
+			<-p.started
+			if n := len(a.Messages); n == 0 || !strings.Contains(a.Messages[n-1], `"isError":true`) || !strings.Contains(a.Messages[n-1], "timed out after 50ms") {
+				t.Errorf("inline=%v, %s: %d %+v", inline, pr.name, a.Status, a.Messages)
+			}
+			if direct := h.Server.DirectCalls() > before; direct != inline {
+				t.Errorf("inline=%v, %s: served by the direct path: %v", inline, pr.name, direct)
+			}
+		}
+	}
+}
+
 func TestConcurrencyCapRefusesInsteadOfQueueing(t *testing.T) {
 	p := newProbe()
 	h := coretest.Start(t, coretest.Options{Modules: invokeModules(p), Config: func(c *config.Config) { c.Limits.MaxConcurrentCalls = 2 }})

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,6 +64,9 @@ type Instrumentation struct {
 	methods      map[string]*methodOps
 	spanAttrs    []attribute.KeyValue // attributes on every span (network.*)
 	resourceName bool
+	// attrScratch holds the lists setAttributes builds a span's
+	// attributes in (*[]attribute.KeyValue).
+	attrScratch sync.Pool
 }
 
 // spanStart is the one start option of every span. Options are interfaces:
@@ -122,6 +126,7 @@ func NewInstrumentation(o InstrumentationOptions) (*Instrumentation, error) {
 		methods:      make(map[string]*methodOps, len(serverMethods)),
 		resourceName: o.ResourceURIInSpanName,
 	}
+	in.attrScratch.New = func() any { s := make([]attribute.KeyValue, 0, 12); return &s }
 	switch o.Transport {
 	case "http":
 		in.spanAttrs = []attribute.KeyValue{keyNetworkTransport.String("tcp"), keyNetworkProtocol.String("http")}
@@ -275,8 +280,9 @@ func (in *Instrumentation) handle(ctx context.Context, method string, req mcp.Re
 // setAttributes sets a recorded span's attributes in one call: the
 // operation's precomputed ones and those that vary per request.
 func (in *Instrumentation) setAttributes(span trace.Span, op *operation, m *methodOps, req mcp.Request, p params, served bool) {
-	attrs := make([]attribute.KeyValue, 0, len(op.spanAttrs)+4)
-	attrs = append(attrs, op.spanAttrs...)
+	// The span copies what it is given, so the list is scratch.
+	scratch := in.attrScratch.Get().(*[]attribute.KeyValue)
+	attrs := append((*scratch)[:0], op.spanAttrs...)
 	if !served {
 		attrs = append(attrs, m.target.String(p.name))
 	}
@@ -296,6 +302,9 @@ func (in *Instrumentation) setAttributes(span trace.Span, op *operation, m *meth
 		}
 	}
 	span.SetAttributes(attrs...)
+	clear(attrs) // no references to the request's strings in the pool
+	*scratch = attrs[:0]
+	in.attrScratch.Put(scratch)
 }
 
 // parentContext returns the context the span starts from. Following the MCP

@@ -125,7 +125,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Princi
 	}
 	p.tokenDigest = digest
 	p.id = p.computeID()
-	p.tokenExtra = map[string]any{TokenInfoPrincipalKey: p}
+	p.tokenInfo = p.newTokenInfo()
 	a.remember(digest, p)
 	return p, nil
 }

@@ -39,19 +39,9 @@ func (g *Guard) Middleware(next http.Handler) http.Handler {
 	// middleware sets. It binds each session to TokenInfo.UserID, so a
 	// session id stolen by another principal is useless; we feed it the
 	// principal we already verified.
-	withTokenInfo := auth.RequireBearerToken(func(ctx context.Context, _ string, r *http.Request) (*auth.TokenInfo, error) {
-		p := FromContext(r.Context())
-		info := &auth.TokenInfo{
-			UserID:     p.ID(),
-			Scopes:     p.Scopes,
-			Expiration: p.ExpiresAt,
-			Extra:      p.tokenInfoExtra(),
-		}
-		if info.Expiration.IsZero() {
-			info.Expiration = time.Now().Add(24 * time.Hour)
-		}
-		return info, nil
-	}, &auth.RequireBearerTokenOptions{ClockSkew: time.Minute})
+	withTokenInfo := auth.RequireBearerToken(func(_ context.Context, _ string, r *http.Request) (*auth.TokenInfo, error) {
+		return FromContext(r.Context()).TokenInfo(), nil
+	}, &auth.RequireBearerTokenOptions{ClockSkew: time.Minute, AllowMissingExpiration: true})
 	inner := withTokenInfo(next)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

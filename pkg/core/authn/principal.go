@@ -13,6 +13,8 @@ import (
 	"crypto/sha256"
 	"slices"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
 )
 
 // Authentication methods.
@@ -47,17 +49,29 @@ type Principal struct {
 	// id caches ID() for principals built by the Authenticator, which are
 	// shared across every call made with the same credential.
 	id string
-	// tokenExtra is the read-only TokenInfo.Extra naming this principal,
-	// built once for a shared principal instead of once per request.
-	tokenExtra map[string]any
+	// tokenInfo is the read-only go-sdk TokenInfo of this principal, built
+	// once for a shared principal instead of once per request.
+	tokenInfo *auth.TokenInfo
 }
 
-// tokenInfoExtra returns the TokenInfo.Extra that carries p.
-func (p *Principal) tokenInfoExtra() map[string]any {
-	if p.tokenExtra != nil {
-		return p.tokenExtra
+// TokenInfo returns what go-sdk is told of p: its ID binds sessions, and
+// Extra carries p itself.
+func (p *Principal) TokenInfo() *auth.TokenInfo {
+	if p.tokenInfo != nil {
+		return p.tokenInfo
 	}
-	return map[string]any{TokenInfoPrincipalKey: p}
+	return p.newTokenInfo()
+}
+
+func (p *Principal) newTokenInfo() *auth.TokenInfo {
+	// A zero Expiration is a credential that does not expire (an API key);
+	// the middleware lets go-sdk accept that.
+	return &auth.TokenInfo{
+		UserID:     p.ID(),
+		Scopes:     p.Scopes,
+		Expiration: p.ExpiresAt,
+		Extra:      map[string]any{TokenInfoPrincipalKey: p},
+	}
 }
 
 // ID is a stable identifier for the caller, unique across methods and

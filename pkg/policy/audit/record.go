@@ -101,9 +101,10 @@ func appendSealed(b []byte, rec *Record, chain string, seq int64, prev string) (
 	start := len(b)
 	b = appendRecord(b, &r)
 	sum := sha256.Sum256(b[start:])
-	hash := hex.EncodeToString(sum[:])
 	b = append(b[:len(b)-1], `,"hash":"`...)
-	b = append(b, hash...)
+	at := len(b)
+	b = hex.AppendEncode(b, sum[:])
+	hash := string(b[at:])
 	return append(b, `"}`...), hash
 }
 

@@ -66,7 +66,10 @@ func Digest(raw []byte, transform func(string) string) (string, error) {
 		return "", err
 	}
 	sum := sha256.Sum256(c)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	var buf [len("sha256:") + 2*sha256.Size]byte
+	n := copy(buf[:], "sha256:")
+	hex.Encode(buf[n:], sum[:])
+	return string(buf[:]), nil
 }
 
 // canonicalizer rewrites input already known to be valid JSON.
