@@ -162,6 +162,11 @@ func (s *Store) Len() (streams, bytes int) {
 }
 
 func (s *Store) lookup(sessionID, streamID string) *stream {
+	// A stream is usually written right after it is opened: no map lookup
+	// for that.
+	if st := s.newest; st != nil && st.id == streamID && st.session == sessionID {
+		return st
+	}
 	return s.sessions[sessionID][streamID]
 }
 
