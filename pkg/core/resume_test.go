@@ -32,6 +32,10 @@ func gateModule(release <-chan struct{}) fx.Option {
 
 // sseRequest builds a request on a 2025-11-25 session.
 func sseRequest(ctx context.Context, method, url, session, body string) *http.Request {
+	return sseRequestAs(ctx, keyA, method, url, session, body)
+}
+
+func sseRequestAs(ctx context.Context, key, method, url, session, body string) *http.Request {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -39,7 +43,7 @@ func sseRequest(ctx context.Context, method, url, session, body string) *http.Re
 	req, _ := http.NewRequestWithContext(ctx, method, url, rd)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+keyA)
+	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
 	req.Header.Set("Mcp-Session-Id", session)
 	return req
@@ -123,6 +127,19 @@ func TestBrokenStreamResumes(t *testing.T) {
 		case a := <-got:
 			t.Fatalf("inline=%v: resuming a stream whose call still runs answered at once: %+v", inline, a)
 		case <-time.After(100 * time.Millisecond):
+		}
+		// Someone else resuming alice's stream is refused at once: no
+		// waiting, no events.
+		other := sseRequestAs(context.Background(), keyB, http.MethodGet, h.URL(), session, "")
+		other.Header.Set("Last-Event-ID", prime)
+		if resp, err := http.DefaultClient.Do(other); err != nil {
+			t.Fatal(err)
+		} else {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden || strings.Contains(string(body), "gated") {
+				t.Errorf("inline=%v: bob resuming alice's stream: %d %q", inline, resp.StatusCode, body)
+			}
 		}
 		close(release)
 		released = true
