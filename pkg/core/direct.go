@@ -144,9 +144,10 @@ func (d *directPath) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // result as it is written. Only the session's owner waits; go-sdk refuses
 // anyone else.
 func (d *directPath) awaitResumedStream(r *http.Request, sessionID string) {
-	eid := r.Header.Get("Last-Event-ID")
-	stream, _, ok := strings.Cut(eid, "_")
-	if !ok || stream == "" {
+	// go-sdk's own test of an event id (exactly one "_", then an index):
+	// it refuses any other at once, and so must this wait.
+	stream, index, ok := strings.Cut(r.Header.Get("Last-Event-ID"), "_")
+	if n, err := strconv.Atoi(index); !ok || stream == "" || strings.Contains(index, "_") || err != nil || n < 0 {
 		return
 	}
 	entry := d.srv.sessions.get(sessionID)

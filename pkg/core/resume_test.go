@@ -128,17 +128,32 @@ func TestBrokenStreamResumes(t *testing.T) {
 			t.Fatalf("inline=%v: resuming a stream whose call still runs answered at once: %+v", inline, a)
 		case <-time.After(100 * time.Millisecond):
 		}
+		// These must answer without waiting for the call; the timeout
+		// turns a wait into a failure rather than a hang.
+		quick := &http.Client{Timeout: 5 * time.Second}
 		// Someone else resuming alice's stream is refused at once: no
 		// waiting, no events.
 		other := sseRequestAs(context.Background(), keyB, http.MethodGet, h.URL(), session, "")
 		other.Header.Set("Last-Event-ID", prime)
-		if resp, err := http.DefaultClient.Do(other); err != nil {
+		if resp, err := quick.Do(other); err != nil {
 			t.Fatal(err)
 		} else {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusForbidden || strings.Contains(string(body), "gated") {
 				t.Errorf("inline=%v: bob resuming alice's stream: %d %q", inline, resp.StatusCode, body)
+			}
+		}
+		// A malformed event id is refused at once, as go-sdk refuses it,
+		// even when its stream part names the running call's stream.
+		bad := sseRequest(context.Background(), http.MethodGet, h.URL(), session, "")
+		bad.Header.Set("Last-Event-ID", prime+"_1")
+		if resp, err := quick.Do(bad); err != nil {
+			t.Fatal(err)
+		} else {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("inline=%v: malformed Last-Event-ID: %d", inline, resp.StatusCode)
 			}
 		}
 		close(release)
