@@ -196,3 +196,36 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("%d bytes over the budget", n)
 	}
 }
+
+// BenchmarkLongSession is one call's store work (open a stream, priming
+// event, result) on a session that has already made 20,000 calls, against
+// go-sdk's MemoryEventStore with the same budget: over budget, go-sdk's
+// store walks every stream the session ever opened on each write.
+func BenchmarkLongSession(b *testing.B) {
+	result := []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"{\"message\":\"hello\"}"}]}}`)
+	for _, tc := range []struct {
+		name  string
+		store mcp.EventStore
+	}{
+		{"eventstore", New(1 << 20)},
+		{"go-sdk-memory", func() mcp.EventStore { s := mcp.NewMemoryEventStore(nil); s.SetMaxBytes(1 << 20); return s }()},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			i := 0
+			call := func() {
+				id := fmt.Sprintf("stream-%d", i)
+				i++
+				_ = tc.store.Open(ctx, "session", id)
+				_ = tc.store.Append(ctx, "session", id, nil)
+				_ = tc.store.Append(ctx, "session", id, result)
+			}
+			for range 20_000 {
+				call()
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				call()
+			}
+		})
+	}
+}
