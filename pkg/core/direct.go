@@ -15,11 +15,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	segjson "github.com/segmentio/encoding/json"
 
+	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
 	"github.com/mcpfleet/mcpfleet/pkg/core/httpserver"
 )
 
@@ -375,7 +375,7 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 		}
 	}
 	creq := &mcp.CallToolRequest{Session: entry.ss, Params: params, Extra: &mcp.RequestExtra{
-		TokenInfo:      auth.TokenInfoFromContext(r.Context()),
+		TokenInfo:      authn.TokenInfo(r.Context()),
 		Header:         r.Header,
 		CloseSSEStream: func(mcp.CloseSSEStreamArgs) {},
 	}}
@@ -435,7 +435,7 @@ func (d *directPath) serveSessionless(w http.ResponseWriter, r *http.Request, re
 		w.Header().Set("Connection", "keep-alive")
 	}
 	creq := &mcp.CallToolRequest{Session: ss, Params: params, Extra: &mcp.RequestExtra{
-		TokenInfo:      auth.TokenInfoFromContext(r.Context()),
+		TokenInfo:      authn.TokenInfo(r.Context()),
 		Header:         r.Header,
 		CloseSSEStream: func(mcp.CloseSSEStreamArgs) {}, // deprecated in 2026-07-28: go-sdk ignores it too
 	}}

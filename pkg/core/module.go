@@ -284,6 +284,9 @@ func startHTTP(p transportParams) *httpserver.Server {
 			p.Lifecycle.Append(fx.StartStopHook(p.Server.sessions.start, p.Server.sessions.close))
 		}
 	}
+	// go-sdk's handlers learn the verified caller from go-sdk's own
+	// TokenInfo; the direct path reads it from the context.
+	mcpHandler = authn.ForGoSDK(mcpHandler)
 	if cfg.HTTP.InlineToolCalls {
 		// The direct path (direct.go) answers eligible tools/call requests
 		// of both revisions as go-sdk would, and hands it everything else.

@@ -8,8 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/auth"
 	"golang.org/x/time/rate"
+
+	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
 )
 
 // Sessions cost memory and goroutines for as long as they live (the idle
@@ -153,7 +154,7 @@ func (s *sessions) adopt(id string) bool {
 // tokenUser is the authenticated principal of r ("" without auth): the
 // owner a session slot is counted against.
 func tokenUser(r *http.Request) string {
-	if ti := auth.TokenInfoFromContext(r.Context()); ti != nil {
+	if ti := authn.TokenInfo(r.Context()); ti != nil {
 		return ti.UserID
 	}
 	return ""

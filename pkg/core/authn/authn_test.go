@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"go.uber.org/goleak"
 
 	"github.com/mcpfleet/mcpfleet/pkg/core/authn"
@@ -375,5 +376,58 @@ func TestKeySetRecoversFromIssuerDownAtStart(t *testing.T) {
 			t.Fatalf("still not ready 20s after the issuer came back: %v", ks.Ready(context.Background()))
 		}
 		time.Sleep(20 * time.Millisecond) // polling a background retry, not timing it
+	}
+}
+
+// TestForGoSDK: behind the Guard, go-sdk's handlers get the verified caller
+// as go-sdk's TokenInfo (the same principal, bound by its ID; an API key,
+// which never expires, accepted); with authentication off they get none.
+func TestForGoSDK(t *testing.T) {
+	iss := authntest.NewIssuer(t)
+	const key = "mcpk_forgosdk_0123456789"
+	a := newAuthenticator(t, iss, func(c *config.Auth) {
+		c.APIKeys = []config.APIKey{{ID: "ci-bot", SHA256: authn.HashAPIKey(key), Scopes: []string{"mcp"}}}
+	})
+	var got *auth.TokenInfo
+	var principal *authn.Principal
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, principal = auth.TokenInfoFromContext(r.Context()), authn.FromContext(r.Context())
+		w.WriteHeader(http.StatusNoContent)
+	})
+	meta := "http://127.0.0.1:9999/.well-known/oauth-protected-resource/mcp"
+	for _, tc := range []struct {
+		name  string
+		guard *authn.Guard
+		auth  string
+		want  string // the TokenInfo's user; "" for none
+	}{
+		{"jwt", authn.NewGuard(a, nil, meta), "Bearer " + iss.Token(iss.Claims("alice", resource)), "jwt:" + iss.URL() + "|alice"},
+		{"api key", authn.NewGuard(a, nil, meta), "Bearer " + key, "api_key:ci-bot"},
+		{"auth off", authn.NewGuard(nil, nil, meta), "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, principal = nil, nil
+			srv := httptest.NewServer(tc.guard.Middleware(authn.ForGoSDK(next)))
+			defer srv.Close()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/mcp", strings.NewReader("{}"))
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent || principal == nil {
+				t.Fatalf("status %d, principal %+v", resp.StatusCode, principal)
+			}
+			switch {
+			case tc.want == "" && got != nil:
+				t.Errorf("auth off: go-sdk got TokenInfo %+v", got)
+			case tc.want != "" && (got == nil || got.UserID != tc.want || got.UserID != principal.ID() ||
+				got.Extra[authn.TokenInfoPrincipalKey] != principal):
+				t.Errorf("TokenInfo %+v for principal %q, want user %q", got, principal.ID(), tc.want)
+			}
+		})
 	}
 }

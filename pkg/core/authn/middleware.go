@@ -33,17 +33,10 @@ func NewGuard(a *Authenticator, requiredScopes []string, metadataURL string) *Gu
 	return &Guard{authn: a, requiredScopes: requiredScopes, metadataURL: metadataURL, disabled: a == nil}
 }
 
-// Middleware authenticates every request before next sees it.
+// Middleware authenticates every request before next sees it, and puts the
+// caller's principal in the request's context. go-sdk's handlers learn the
+// caller through [ForGoSDK].
 func (g *Guard) Middleware(next http.Handler) http.Handler {
-	// go-sdk keeps TokenInfo under a private context key that only its own
-	// middleware sets. It binds each session to TokenInfo.UserID, so a
-	// session id stolen by another principal is useless; we feed it the
-	// principal we already verified.
-	withTokenInfo := auth.RequireBearerToken(func(_ context.Context, _ string, r *http.Request) (*auth.TokenInfo, error) {
-		return FromContext(r.Context()).TokenInfo(), nil
-	}, &auth.RequireBearerTokenOptions{ClockSkew: time.Minute, AllowMissingExpiration: true})
-	inner := withTokenInfo(next)
-
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g.disabled {
 			// No TokenInfo: MCP handlers fall back to the anonymous principal.
@@ -79,7 +72,39 @@ func (g *Guard) Middleware(next http.Handler) http.Handler {
 				return
 			}
 		}
-		inner.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+	})
+}
+
+// TokenInfo is what go-sdk is told of the caller in ctx: nil for the
+// anonymous principal of a server with authentication off (and for no
+// principal at all).
+func TokenInfo(ctx context.Context) *auth.TokenInfo {
+	p := FromContext(ctx)
+	if p == nil || p.Method == MethodNone {
+		return nil
+	}
+	return p.TokenInfo()
+}
+
+// ForGoSDK passes the caller that [Guard.Middleware] verified to go-sdk's
+// handler behind it. go-sdk keeps TokenInfo under a private context key that
+// only its own middleware sets, and binds each session to TokenInfo.UserID,
+// so a session id stolen by another principal is useless. It wraps go-sdk's
+// handlers only: a request that core answers itself (the direct path) reads
+// the principal from the context and skips this second look at the header.
+func ForGoSDK(next http.Handler) http.Handler {
+	withTokenInfo := auth.RequireBearerToken(func(ctx context.Context, _ string, _ *http.Request) (*auth.TokenInfo, error) {
+		return TokenInfo(ctx), nil
+	}, &auth.RequireBearerTokenOptions{ClockSkew: time.Minute, AllowMissingExpiration: true})(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if TokenInfo(r.Context()) == nil {
+			// Authentication off: go-sdk gets no TokenInfo, and MCP
+			// handlers fall back to the anonymous principal.
+			next.ServeHTTP(w, r)
+			return
+		}
+		withTokenInfo.ServeHTTP(w, r)
 	})
 }
 
