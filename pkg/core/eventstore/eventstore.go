@@ -151,16 +151,6 @@ func (s *Store) SessionClosed(_ context.Context, sessionID string) error {
 	return nil
 }
 
-// Len reports the streams and bytes (data and bookkeeping) kept now.
-func (s *Store) Len() (streams, bytes int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, m := range s.sessions {
-		streams += len(m)
-	}
-	return streams, s.nBytes
-}
-
 func (s *Store) lookup(sessionID, streamID string) *stream {
 	// A stream is usually written right after it is opened: no map lookup
 	// for that.
