@@ -17,47 +17,74 @@
 // recently written first. A stream is written to until its last response, so
 // the streams forgotten are, in practice, finished ones whose client did not
 // come back for them.
+//
+// The layout is chosen for the garbage collector. A full store holds tens of
+// thousands of streams for the life of the process, and every GC cycle marks
+// whatever the store points to. So a stream's bookkeeping lives in a slot
+// with no pointers, slots are found through maps whose keys and values hold
+// no pointers, and a stream's ids and events share one byte slice: per
+// stream the collector marks one object that it does not scan, where a
+// struct, a map entry, an id string, a slice of events and every event
+// would each be an object to mark (profiled: with the store full, GC marking
+// took about 6% of a benchmark server's CPU, and about 1.6% with the same
+// heap held in pointer-free memory).
 package eventstore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"iter"
-	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Cost model: what a stream and an event hold beyond their data, roughly
-// (the stream record, its map entry and id; an event's slice header).
-const (
-	streamCost = 128
-	eventCost  = 24
-)
+// slotCost is what a stream holds beyond its buffer: its slot, its entry in
+// the buffer list and in the index, and its share of the session index.
+const slotCost = int(unsafe.Sizeof(slot{})) + int(unsafe.Sizeof([]byte(nil))) + 32
+
+// none ends a list of slots.
+const none = -1
 
 // Store is a bounded in-memory mcp.EventStore.
 type Store struct {
 	mu       sync.Mutex
 	maxBytes int
 	nBytes   int
-	sessions map[string]map[string]*stream
+	seed     maphash.Seed
+	// index finds a stream's slot by the hash of its session and stream
+	// ids; sessions finds the first slot of a session's list by the hash of
+	// the session id. A hash is only a hint: the ids are compared with the
+	// ones the slot's buffer holds.
+	index    map[uint64]int32
+	sessions map[uint64]int32
+	slots    []slot
+	// bufs[i] is slot i's buffer: the session id, the stream id, then the
+	// events kept, each a uvarint length and the data.
+	bufs [][]byte
+	free []int32
 	// oldest and newest end the list of streams ordered by last write.
-	oldest, newest *stream
+	oldest, newest int32
 }
 
-// stream is the retained events of one stream.
-type stream struct {
-	session, id string
-	// first is the stream index of data[0]: the number of events the
-	// stream had before the oldest one kept.
-	first int
-	data  [][]byte
-	cost  int
+// slot is the bookkeeping of one stream. It holds no pointers.
+type slot struct {
+	key, sessionKey       uint64
+	sessionLen, streamLen int32
+	// first is the stream index of the first event kept; n events are kept,
+	// the first of them at offset start of the buffer.
+	first, n, start int
+	cost            int
 	// lost marks a stream written to after the store forgot it: the
 	// indices of its events are unknown, so nothing of it can be replayed.
-	lost       bool
-	prev, next *stream
+	lost bool
+	used bool
+	// prev and next link the list by last write; sprev and snext, the
+	// session's streams.
+	prev, next, sprev, snext int32
 }
 
 // New returns a store that keeps at most maxBytes (data and bookkeeping),
@@ -66,7 +93,14 @@ func New(maxBytes int) *Store {
 	if maxBytes <= 0 {
 		panic("eventstore: maxBytes must be positive")
 	}
-	return &Store{maxBytes: maxBytes, sessions: make(map[string]map[string]*stream)}
+	return &Store{
+		maxBytes: maxBytes,
+		seed:     maphash.MakeSeed(),
+		index:    make(map[uint64]int32),
+		sessions: make(map[uint64]int32),
+		oldest:   none,
+		newest:   none,
+	}
 }
 
 var _ mcp.EventStore = (*Store)(nil)
@@ -75,12 +109,12 @@ var _ mcp.EventStore = (*Store)(nil)
 func (s *Store) Open(_ context.Context, sessionID, streamID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.lookup(sessionID, streamID)
-	if st == nil {
-		st = s.add(sessionID, streamID, false)
+	i := s.lookup(sessionID, streamID)
+	if i == none {
+		i = s.add(sessionID, streamID, false)
 	}
-	s.touch(st)
-	s.evict(st)
+	s.touch(i)
+	s.evict(i)
 	return nil
 }
 
@@ -88,20 +122,24 @@ func (s *Store) Open(_ context.Context, sessionID, streamID string) error {
 func (s *Store) Append(_ context.Context, sessionID, streamID string, data []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.lookup(sessionID, streamID)
-	if st == nil {
+	i := s.lookup(sessionID, streamID)
+	if i == none {
 		// go-sdk opens every stream before writing to it: this one was
 		// forgotten while still in use.
-		st = s.add(sessionID, streamID, true)
+		i = s.add(sessionID, streamID, true)
 	}
-	if !st.lost {
-		st.data = append(st.data, data)
-		c := len(data) + eventCost
-		st.cost += c
-		s.nBytes += c
+	if st := &s.slots[i]; !st.lost {
+		buf := s.bufs[i]
+		before := cap(buf)
+		buf = binary.AppendUvarint(buf, uint64(len(data)))
+		buf = append(buf, data...)
+		s.bufs[i] = buf
+		st.n++
+		st.cost += cap(buf) - before
+		s.nBytes += cap(buf) - before
 	}
-	s.touch(st)
-	s.evict(st)
+	s.touch(i)
+	s.evict(i)
 	return nil
 }
 
@@ -125,111 +163,235 @@ func (s *Store) After(_ context.Context, sessionID, streamID string, index int) 
 func (s *Store) after(sessionID, streamID string, index int) ([][]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.lookup(sessionID, streamID)
-	if st == nil {
+	i := s.lookup(sessionID, streamID)
+	if i == none {
 		// Never opened, or forgotten: either way there is nothing to replay.
 		return nil, fmt.Errorf("eventstore: stream %q of session %q: %w", streamID, sessionID, mcp.ErrEventsPurged)
 	}
-	start := index + 1 - st.first
-	if st.lost || start < 0 {
+	st := &s.slots[i]
+	skip := index + 1 - st.first
+	if st.lost || skip < 0 {
 		return nil, fmt.Errorf("eventstore: stream %q of session %q after index %d: %w", streamID, sessionID, index, mcp.ErrEventsPurged)
 	}
-	if start >= len(st.data) {
+	if skip >= st.n {
 		return nil, nil
 	}
-	// A copy: the caller writes these out after the lock is released.
-	return slices.Clone(st.data[start:]), nil
+	buf := s.bufs[i]
+	off := st.start
+	for range skip {
+		off = next(buf, off)
+	}
+	// A copy: the caller writes these out after the lock is released, and
+	// the buffer may be compacted or reused by then.
+	rest := append([]byte(nil), buf[off:]...)
+	events := make([][]byte, 0, st.n-skip)
+	for off := 0; off < len(rest); {
+		l, w := binary.Uvarint(rest[off:])
+		off += w
+		events = append(events, rest[off:off+int(l)])
+		off += int(l)
+	}
+	return events, nil
+}
+
+// next returns the offset of the event after the one at off.
+func next(buf []byte, off int) int {
+	l, w := binary.Uvarint(buf[off:])
+	return off + w + int(l)
 }
 
 // SessionClosed forgets every stream of a session.
 func (s *Store) SessionClosed(_ context.Context, sessionID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, st := range s.sessions[sessionID] {
-		s.remove(st)
+	head, ok := s.sessions[maphash.String(s.seed, sessionID)]
+	if !ok {
+		return nil
+	}
+	for i := head; i != none; {
+		st := &s.slots[i]
+		nxt := st.snext
+		if string(s.bufs[i][:st.sessionLen]) == sessionID {
+			s.remove(i)
+		}
+		i = nxt
 	}
 	return nil
 }
 
-func (s *Store) lookup(sessionID, streamID string) *stream {
-	// A stream is usually written right after it is opened: no map lookup
+// streamKey hashes a session id and a stream id together; the length of the
+// first keeps ("ab", "c") and ("a", "bc") apart.
+func (s *Store) streamKey(sessionID, streamID string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	var n [binary.MaxVarintLen64]byte
+	_, _ = h.Write(binary.AppendUvarint(n[:0], uint64(len(sessionID))))
+	_, _ = h.WriteString(sessionID)
+	_, _ = h.WriteString(streamID)
+	return h.Sum64()
+}
+
+// holds reports whether slot i is the stream of these ids.
+func (s *Store) holds(i int32, sessionID, streamID string) bool {
+	st := &s.slots[i]
+	if !st.used || int(st.sessionLen) != len(sessionID) || int(st.streamLen) != len(streamID) {
+		return false
+	}
+	buf := s.bufs[i]
+	return string(buf[:st.sessionLen]) == sessionID && string(buf[st.sessionLen:st.sessionLen+st.streamLen]) == streamID
+}
+
+func (s *Store) lookup(sessionID, streamID string) int32 {
+	// A stream is usually written right after it is opened: no hashing
 	// for that.
-	if st := s.newest; st != nil && st.id == streamID && st.session == sessionID {
-		return st
+	if s.newest != none && s.holds(s.newest, sessionID, streamID) {
+		return s.newest
 	}
-	return s.sessions[sessionID][streamID]
+	i, ok := s.index[s.streamKey(sessionID, streamID)]
+	if !ok || !s.holds(i, sessionID, streamID) {
+		return none
+	}
+	return i
 }
 
-func (s *Store) add(sessionID, streamID string, lost bool) *stream {
-	m := s.sessions[sessionID]
-	if m == nil {
-		m = make(map[string]*stream)
-		s.sessions[sessionID] = m
+// roomForFirstEvent is the space a new stream's buffer leaves after its ids,
+// so that a small result is written without growing it.
+const roomForFirstEvent = 192
+
+func (s *Store) add(sessionID, streamID string, lost bool) int32 {
+	key := s.streamKey(sessionID, streamID)
+	if other, ok := s.index[key]; ok {
+		// Another stream with the same hash (the ids differ, or lookup
+		// would have found it): forgetting it is what the store may do to
+		// any stream.
+		s.remove(other)
 	}
-	st := &stream{session: sessionID, id: streamID, lost: lost, cost: streamCost + len(streamID)}
-	m[streamID] = st
+	var i int32
+	if n := len(s.free); n > 0 {
+		i = s.free[n-1]
+		s.free = s.free[:n-1]
+	} else {
+		i = int32(len(s.slots))
+		s.slots = append(s.slots, slot{})
+		s.bufs = append(s.bufs, nil)
+	}
+	ids := len(sessionID) + len(streamID)
+	buf := make([]byte, 0, ids+roomForFirstEvent)
+	buf = append(append(buf, sessionID...), streamID...)
+	s.bufs[i] = buf
+	sessionKey := maphash.String(s.seed, sessionID)
+	st := &s.slots[i]
+	*st = slot{
+		key: key, sessionKey: sessionKey,
+		sessionLen: int32(len(sessionID)), streamLen: int32(len(streamID)),
+		start: ids, cost: slotCost + cap(buf), lost: lost, used: true,
+		prev: none, next: none, sprev: none, snext: none,
+	}
+	s.index[key] = i
+	if head, ok := s.sessions[sessionKey]; ok {
+		st.snext = head
+		s.slots[head].sprev = i
+	}
+	s.sessions[sessionKey] = i
 	s.nBytes += st.cost
-	return st
+	return i
 }
 
-// touch moves st to the newest end of the list.
-func (s *Store) touch(st *stream) {
-	if s.newest == st {
+// touch moves slot i to the newest end of the list.
+func (s *Store) touch(i int32) {
+	if s.newest == i {
 		return
 	}
-	s.unlink(st)
+	s.unlink(i)
+	st := &s.slots[i]
 	st.prev = s.newest
-	if s.newest != nil {
-		s.newest.next = st
+	if s.newest != none {
+		s.slots[s.newest].next = i
 	}
-	s.newest = st
-	if s.oldest == nil {
-		s.oldest = st
+	s.newest = i
+	if s.oldest == none {
+		s.oldest = i
 	}
 }
 
-func (s *Store) unlink(st *stream) {
-	if st.prev != nil {
-		st.prev.next = st.next
-	} else if s.oldest == st {
+func (s *Store) unlink(i int32) {
+	st := &s.slots[i]
+	if st.prev != none {
+		s.slots[st.prev].next = st.next
+	} else if s.oldest == i {
 		s.oldest = st.next
 	}
-	if st.next != nil {
-		st.next.prev = st.prev
-	} else if s.newest == st {
+	if st.next != none {
+		s.slots[st.next].prev = st.prev
+	} else if s.newest == i {
 		s.newest = st.prev
 	}
-	st.prev, st.next = nil, nil
+	st.prev, st.next = none, none
 }
 
-// remove forgets a stream.
-func (s *Store) remove(st *stream) {
-	s.unlink(st)
-	m := s.sessions[st.session]
-	delete(m, st.id)
-	if len(m) == 0 {
-		delete(s.sessions, st.session)
+// remove forgets the stream in slot i.
+func (s *Store) remove(i int32) {
+	s.unlink(i)
+	st := &s.slots[i]
+	if st.sprev != none {
+		s.slots[st.sprev].snext = st.snext
+	} else if st.snext != none {
+		s.sessions[st.sessionKey] = st.snext
+	} else {
+		delete(s.sessions, st.sessionKey)
+	}
+	if st.snext != none {
+		s.slots[st.snext].sprev = st.sprev
+	}
+	if j, ok := s.index[st.key]; ok && j == i {
+		delete(s.index, st.key)
 	}
 	s.nBytes -= st.cost
+	*st = slot{}
+	s.bufs[i] = nil
+	s.free = append(s.free, i)
 }
 
 // evict brings the store within its budget: it forgets the least recently
 // written streams and, when the stream just written is all that is left,
 // drops that stream's oldest events, keeping its newest.
-func (s *Store) evict(current *stream) {
+func (s *Store) evict(current int32) {
 	for s.nBytes > s.maxBytes {
 		if victim := s.oldest; victim != current {
 			s.remove(victim)
 			continue
 		}
-		for s.nBytes > s.maxBytes && len(current.data) > 1 {
-			c := len(current.data[0]) + eventCost
-			current.data[0] = nil
-			current.data = current.data[1:]
-			current.first++
-			current.cost -= c
-			s.nBytes -= c
-		}
+		s.trim(current)
 		return
 	}
+}
+
+// trim drops the oldest events of slot i, the only stream left, until the
+// store is within its budget or one event is left, and then copies what is
+// kept into a buffer of its size.
+func (s *Store) trim(i int32) {
+	st := &s.slots[i]
+	buf := s.bufs[i]
+	ids := int(st.sessionLen + st.streamLen)
+	over := s.nBytes - s.maxBytes
+	// freed is what a buffer holding the ids and the events from start on
+	// would save.
+	freed := func(start int) int { return cap(buf) - (ids + len(buf) - start) }
+	dropped, start := 0, st.start
+	for st.n-dropped > 1 && freed(start) < over {
+		start = next(buf, start)
+		dropped++
+	}
+	if freed(start) == 0 {
+		return
+	}
+	kept := make([]byte, ids+len(buf)-start)
+	copy(kept, buf[:ids])
+	copy(kept[ids:], buf[start:])
+	s.bufs[i] = kept
+	st.first += dropped
+	st.n -= dropped
+	st.start = ids
+	s.nBytes += cap(kept) - cap(buf)
+	st.cost += cap(kept) - cap(buf)
 }

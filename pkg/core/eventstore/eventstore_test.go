@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +18,19 @@ var ctx = context.Background()
 func (s *Store) size() (streams, bytes int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, m := range s.sessions {
-		streams += len(m)
+	return len(s.slots) - len(s.free), s.nBytes
+}
+
+// cost is what one stream with these events costs, measured on a store of
+// its own.
+func cost(session, stream string, data ...string) int {
+	s := New(1 << 30)
+	_ = s.Open(ctx, session, stream)
+	for _, d := range data {
+		_ = s.Append(ctx, session, stream, []byte(d))
 	}
-	return streams, s.nBytes
+	_, n := s.size()
+	return n
 }
 
 // replay collects After's events, or its error.
@@ -83,8 +93,12 @@ func TestBoundedByBudget(t *testing.T) {
 		}
 	}
 	streams, n := s.size()
-	if streams == 0 || streams > budget/streamCost {
+	if streams == 0 || streams > budget/slotCost {
 		t.Fatalf("%d streams kept (%d bytes) for a %d budget", streams, n, budget)
+	}
+	// Slots of forgotten streams are reused: the bookkeeping is bounded too.
+	if len(s.slots) > budget/slotCost+1 {
+		t.Fatalf("%d slots for at most %d streams", len(s.slots), budget/slotCost)
 	}
 	// The newest streams are the ones kept.
 	if got, err := replay(t, s, "long-lived", "stream-99999", 0); err != nil || len(got) != 1 {
@@ -98,19 +112,24 @@ func TestBoundedByBudget(t *testing.T) {
 // TestLeastRecentlyWrittenGoesFirst: a stream still being written to
 // outlives finished streams opened after it.
 func TestLeastRecentlyWrittenGoesFirst(t *testing.T) {
-	s := New(3 * (streamCost + 1 + eventCost + 10))
+	s := New(3 * cost("s", "L", "0123456789"))
 	_ = s.Open(ctx, "s", "L") // long-lived, opened first
 	mustAppend(t, s, "s", "L", "0123456789")
 	_ = s.Open(ctx, "s", "a")
 	mustAppend(t, s, "s", "a", "0123456789")
 	_ = s.Open(ctx, "s", "b")
 	mustAppend(t, s, "s", "b", "0123456789")
-	// L written again: now a is the least recently written.
-	mustAppend(t, s, "s", "L", "x")
+	if streams, _ := s.size(); streams != 3 {
+		t.Fatalf("%d streams kept, want all 3", streams)
+	}
+	// L written again, with more than its buffer has room for: now a is
+	// the least recently written, and goes to make room.
+	big := strings.Repeat("x", 2*roomForFirstEvent)
+	mustAppend(t, s, "s", "L", big)
 	if _, err := replay(t, s, "s", "a", -1); !errors.Is(err, mcp.ErrEventsPurged) {
 		t.Fatalf("stream a should be forgotten first: %v", err)
 	}
-	if got, err := replay(t, s, "s", "L", -1); err != nil || strings.Join(got, ",") != "0123456789,x" {
+	if got, err := replay(t, s, "s", "L", -1); err != nil || strings.Join(got, ",") != "0123456789,"+big {
 		t.Fatalf("stream L: %q, %v", got, err)
 	}
 }
@@ -118,7 +137,9 @@ func TestLeastRecentlyWrittenGoesFirst(t *testing.T) {
 // TestOneStreamOverBudget keeps the newest events of a stream that alone
 // exceeds the budget, and reports the dropped ones as purged.
 func TestOneStreamOverBudget(t *testing.T) {
-	s := New(streamCost + 1 + 2*(eventCost+100))
+	// Room for two events of 100 bytes (and their one-byte length) in a
+	// buffer of exactly their size.
+	s := New(slotCost + len("s") + len("a") + 2*(1+100))
 	_ = s.Open(ctx, "s", "a")
 	for i := range 10 {
 		mustAppend(t, s, "s", "a", fmt.Sprintf("%0100d", i))
@@ -141,7 +162,7 @@ func TestOneStreamOverBudget(t *testing.T) {
 // use and written to again has unknown indices; resuming it fails rather
 // than skipping or mislabelling events.
 func TestForgottenStreamNeverReplaysWrongEvents(t *testing.T) {
-	s := New(2 * (streamCost + 4 + eventCost + 10))
+	s := New(2 * cost("s", "f0", "0123456789"))
 	_ = s.Open(ctx, "s", "slow")
 	mustAppend(t, s, "s", "slow", "") // priming event, index 0
 	for i := range 5 {
@@ -153,6 +174,81 @@ func TestForgottenStreamNeverReplaysWrongEvents(t *testing.T) {
 	for _, index := range []int{-1, 0, 1} {
 		if got, err := replay(t, s, "s", "slow", index); !errors.Is(err, mcp.ErrEventsPurged) {
 			t.Fatalf("After(%d) on a forgotten stream = %q, %v; want ErrEventsPurged", index, got, err)
+		}
+	}
+}
+
+// TestHashIsOnlyAHint: streams are found by a hash of their ids, but only
+// a slot holding exactly those ids answers for them.
+func TestHashIsOnlyAHint(t *testing.T) {
+	s := New(1 << 20)
+	// The session id's length is part of the hash and of the comparison.
+	_ = s.Open(ctx, "ab", "c")
+	mustAppend(t, s, "ab", "c", "ab/c")
+	_ = s.Open(ctx, "a", "bc")
+	mustAppend(t, s, "a", "bc", "a/bc")
+	for _, tc := range []struct{ session, stream, want string }{{"ab", "c", "ab/c"}, {"a", "bc", "a/bc"}} {
+		if got, err := replay(t, s, tc.session, tc.stream, -1); err != nil || strings.Join(got, ",") != tc.want {
+			t.Fatalf("%s/%s: %q, %v", tc.session, tc.stream, got, err)
+		}
+	}
+	if _, err := replay(t, s, "abc", "", -1); !errors.Is(err, mcp.ErrEventsPurged) {
+		t.Fatalf("abc/: %v", err)
+	}
+
+	// A collision, made by hand: the hash of x/y leads to a/bc's slot.
+	victim := s.lookup("a", "bc")
+	s.index[s.streamKey("x", "y")] = victim
+	if _, err := replay(t, s, "x", "y", -1); !errors.Is(err, mcp.ErrEventsPurged) {
+		t.Fatalf("x/y answered with another stream's events: %v", err)
+	}
+	// Opening x/y forgets the stream it collides with; ab/c is untouched.
+	_ = s.Open(ctx, "x", "y")
+	mustAppend(t, s, "x", "y", "x/y")
+	if got, err := replay(t, s, "x", "y", -1); err != nil || strings.Join(got, ",") != "x/y" {
+		t.Fatalf("x/y: %q, %v", got, err)
+	}
+	if got, err := replay(t, s, "ab", "c", -1); err != nil || strings.Join(got, ",") != "ab/c" {
+		t.Fatalf("ab/c: %q, %v", got, err)
+	}
+	if streams, _ := s.size(); streams != 2 {
+		t.Fatalf("%d streams, want 2", streams)
+	}
+}
+
+// TestReplayIsACopy: events replayed stay as they were while the store
+// compacts and reuses the buffers they came from.
+func TestReplayIsACopy(t *testing.T) {
+	s := New(slotCost + len("s") + len("a") + 2*(1+100))
+	_ = s.Open(ctx, "s", "a")
+	mustAppend(t, s, "s", "a", strings.Repeat("0", 100), strings.Repeat("1", 100))
+	var held [][]byte
+	for d, err := range s.After(ctx, "s", "a", -1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, d)
+	}
+	for i := range 5 { // each trims and compacts the buffer
+		mustAppend(t, s, "s", "a", strings.Repeat(fmt.Sprint(i+2), 100))
+	}
+	_ = s.SessionClosed(ctx, "s")
+	_ = s.Open(ctx, "s", "b") // reuses the slot
+	mustAppend(t, s, "s", "b", strings.Repeat("9", 100))
+	if string(held[0]) != strings.Repeat("0", 100) || string(held[1]) != strings.Repeat("1", 100) {
+		t.Fatalf("replayed events changed under the caller: %q", held)
+	}
+}
+
+// TestSlotHoldsNoPointers guards the layout the package comment explains: a
+// pointer in a slot would make the collector scan every slot.
+func TestSlotHoldsNoPointers(t *testing.T) {
+	typ := reflect.TypeFor[slot]()
+	for i := range typ.NumField() {
+		switch f := typ.Field(i); f.Type.Kind() {
+		case reflect.Bool, reflect.Int, reflect.Int32, reflect.Uint64:
+		default:
+			t.Errorf("slot.%s is a %s: slots must hold no pointers", f.Name, f.Type)
 		}
 	}
 }
@@ -172,11 +268,11 @@ func TestSessionClosed(t *testing.T) {
 	if got, err := replay(t, s, "s2", "a", -1); err != nil || len(got) != 1 {
 		t.Fatalf("other session: %q, %v", got, err)
 	}
-	if streams, n := s.size(); streams != 1 || n != streamCost+1+eventCost+4 {
+	if streams, n := s.size(); streams != 1 || n != cost("s2", "a", "data") {
 		t.Fatalf("Len = %d streams, %d bytes", streams, n)
 	}
 	_ = s.SessionClosed(ctx, "s2")
-	if streams, n := s.size(); streams != 0 || n != 0 || s.oldest != nil || s.newest != nil {
+	if streams, n := s.size(); streams != 0 || n != 0 || s.oldest != none || s.newest != none || len(s.index) != 0 || len(s.sessions) != 0 {
 		t.Fatalf("empty store: %d streams, %d bytes", streams, n)
 	}
 }
