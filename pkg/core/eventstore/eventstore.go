@@ -66,6 +66,11 @@ type Store struct {
 	// events kept, each a uvarint length and the data.
 	bufs [][]byte
 	free []int32
+	// spare is the buffer of the stream forgotten last, kept for the next
+	// stream: a full store forgets one stream for each it opens, so in the
+	// steady state opening a stream allocates nothing. It is not counted
+	// against the budget, which it can exceed by at most maxSpare.
+	spare []byte
 	// oldest and newest end the list of streams ordered by last write.
 	oldest, newest int32
 }
@@ -88,7 +93,8 @@ type slot struct {
 }
 
 // New returns a store that keeps at most maxBytes (data and bookkeeping),
-// except that the newest event is always kept.
+// except that the newest event is always kept, and one spare buffer of at
+// most maxSpare bytes.
 func New(maxBytes int) *Store {
 	if maxBytes <= 0 {
 		panic("eventstore: maxBytes must be positive")
@@ -258,6 +264,14 @@ func (s *Store) lookup(sessionID, streamID string) int32 {
 // so that a small result is written without growing it.
 const roomForFirstEvent = 192
 
+// newBufferSize is the capacity of a new stream's buffer when its ids are
+// short (go-sdk's are 26 bytes each).
+const newBufferSize = 256
+
+// maxSpare bounds the buffer kept for reuse: a larger one would hold memory
+// for the next stream that it most likely does not need.
+const maxSpare = 1024
+
 func (s *Store) add(sessionID, streamID string, lost bool) int32 {
 	key := s.streamKey(sessionID, streamID)
 	if other, ok := s.index[key]; ok {
@@ -276,7 +290,14 @@ func (s *Store) add(sessionID, streamID string, lost bool) int32 {
 		s.bufs = append(s.bufs, nil)
 	}
 	ids := len(sessionID) + len(streamID)
-	buf := make([]byte, 0, ids+roomForFirstEvent)
+	var buf []byte
+	if want := ids + roomForFirstEvent; cap(s.spare) >= want {
+		buf = s.spare[:0]
+		s.spare = nil
+	} else {
+		// One size for the usual ids, so that any spare fits the next.
+		buf = make([]byte, 0, max(want, newBufferSize))
+	}
 	buf = append(append(buf, sessionID...), streamID...)
 	s.bufs[i] = buf
 	sessionKey := maphash.String(s.seed, sessionID)
@@ -347,6 +368,9 @@ func (s *Store) remove(i int32) {
 		delete(s.index, st.key)
 	}
 	s.nBytes -= st.cost
+	if buf := s.bufs[i]; s.spare == nil && cap(buf) <= maxSpare {
+		s.spare = buf
+	}
 	*st = slot{}
 	s.bufs[i] = nil
 	s.free = append(s.free, i)

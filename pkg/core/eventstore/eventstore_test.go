@@ -240,6 +240,35 @@ func TestReplayIsACopy(t *testing.T) {
 	}
 }
 
+// TestFullStoreReusesBuffers: a full store forgets a stream for each one it
+// opens, and the new stream takes the forgotten one's buffer, so a call's
+// store work allocates nothing once the store is full.
+func TestFullStoreReusesBuffers(t *testing.T) {
+	s := New(64 << 10)
+	ids := make([]string, 4000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%026d", i) // go-sdk's ids are 26 bytes
+	}
+	result := []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hello"}]}}`)
+	i := 0
+	call := func() {
+		id := ids[i%len(ids)]
+		i++
+		_ = s.Open(ctx, "session-0000000000000000000", id)
+		_ = s.Append(ctx, "session-0000000000000000000", id, nil)
+		_ = s.Append(ctx, "session-0000000000000000000", id, result)
+	}
+	for range 1000 { // fill it
+		call()
+	}
+	if allocs := testing.AllocsPerRun(1000, call); allocs != 0 {
+		t.Fatalf("%v allocations per call on a full store, want 0", allocs)
+	}
+	if _, n := s.size(); n > 64<<10 {
+		t.Fatalf("%d bytes over the budget", n)
+	}
+}
+
 // TestSlotHoldsNoPointers guards the layout the package comment explains: a
 // pointer in a slot would make the collector scan every slot.
 func TestSlotHoldsNoPointers(t *testing.T) {
