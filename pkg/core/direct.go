@@ -235,8 +235,8 @@ func (d *directPath) eligible(r *http.Request, body []byte, entry *sessionEntry)
 		return nil, nil, false
 	}
 	hasName, hasMeta := false, false
-	if !objectKeys(req.Params, func(k string, v []byte) bool {
-		switch k {
+	if !objectKeys(req.Params, func(k, v []byte) bool {
+		switch string(k) {
 		case "name":
 			hasName = len(v) > 0 && v[0] == '"'
 			return true
@@ -245,7 +245,7 @@ func (d *directPath) eligible(r *http.Request, body []byte, entry *sessionEntry)
 		case "_meta":
 			hasMeta = true
 			// Decoders disagree on which of two equal keys wins.
-			return v[0] != '{' || objectKeys(v, func(string, []byte) bool { return true })
+			return v[0] != '{' || objectKeys(v, func(_, _ []byte) bool { return true })
 		}
 		return false // a key go-sdk may know and core does not
 	}) || !hasName {
@@ -365,7 +365,7 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 				return
 			}
 			_ = d.events.Append(ctx, sessionID, streamID, nil)
-			writeSSE(w, "prime", streamID+"_0", nil)
+			writeSSE(w, "prime", streamID, "0", nil)
 			// The priming event gives the client an id to resume from
 			// should the stream break while the call runs; a call done
 			// sooner sends it with its result in one write.
@@ -386,9 +386,9 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 		_, _ = w.Write(data)
 	case useStore:
 		_ = d.events.Append(ctx, sessionID, streamID, data)
-		writeSSE(w, "message", streamID+"_1", data)
+		writeSSE(w, "message", streamID, "1", data)
 	default:
-		writeSSE(w, "message", "", data)
+		writeSSE(w, "message", "", "", data)
 	}
 }
 
@@ -451,7 +451,7 @@ func (d *directPath) serveSessionless(w http.ResponseWriter, r *http.Request, re
 		_, _ = w.Write(data)
 		return
 	}
-	writeSSE(w, "message", "", data)
+	writeSSE(w, "message", "", "", data)
 }
 
 // sessionlessSessions keeps one go-sdk session per distinct client (its

@@ -1,8 +1,8 @@
 package core
 
 import (
+	"bytes"
 	"encoding/json"
-	"slices"
 	"strconv"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -65,8 +65,8 @@ func decodeCallGeneral(body []byte) (*jsonrpc.Request, bool) {
 func decodePlainCall(body []byte) (*jsonrpc.Request, bool) {
 	var req jsonrpc.Request
 	var version, id, method []byte
-	if !objectKeys(body, func(k string, v []byte) bool {
-		switch k {
+	if !objectKeys(body, func(k, v []byte) bool {
+		switch string(k) {
 		case "jsonrpc":
 			version = v
 		case "id":
@@ -164,12 +164,12 @@ func tooDeep(data []byte, max int) bool {
 // object (ParseGuard has checked the body), in order; it returns false as
 // soon as fn does, or when a key repeats or is escaped (a form decoders
 // may read differently).
-func objectKeys(obj []byte, fn func(key string, val []byte) bool) bool {
+func objectKeys(obj []byte, fn func(key, val []byte) bool) bool {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return false
 	}
-	var seen [8]string
+	var seen [8][]byte
 	keys := seen[:0]
 	i = skipSpace(obj, i+1)
 	if i < len(obj) && obj[i] == '}' {
@@ -189,9 +189,11 @@ func objectKeys(obj []byte, fn func(key string, val []byte) bool) bool {
 		if end >= len(obj) {
 			return false
 		}
-		key := string(obj[i+1 : end])
-		if slices.Contains(keys, key) {
-			return false
+		key := obj[i+1 : end]
+		for _, k := range keys {
+			if bytes.Equal(k, key) {
+				return false
+			}
 		}
 		keys = append(keys, key)
 		i = skipSpace(obj, end+1)

@@ -54,7 +54,7 @@ func FuzzPlainCallDecoding(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, ok := decodePlainCall(body)
-		_ = objectKeys(body, func(string, []byte) bool { return true })
+		_ = objectKeys(body, func(_, _ []byte) bool { return true })
 		if !ok || !json.Valid(body) {
 			return // only well-formed bodies get here (ParseGuard)
 		}

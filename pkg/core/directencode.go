@@ -195,15 +195,18 @@ func encodeResult(res *mcp.CallToolResult, sessionless bool, impl *mcp.Implement
 	return out, nil
 }
 
-func writeSSE(w http.ResponseWriter, event, id string, data []byte) {
+func writeSSE(w http.ResponseWriter, event, stream, index string, data []byte) {
 	// Pieces straight into the response's buffer. No flush: the prime
 	// event is flushed on a timer, and the handler returns right after the
 	// result, which sends it with the end of the response in one write.
 	_, _ = io.WriteString(w, "event: ")
 	_, _ = io.WriteString(w, event)
-	if id != "" {
+	if stream != "" {
+		// The event id, <stream>_<index> as go-sdk writes it, in pieces.
 		_, _ = io.WriteString(w, "\nid: ")
-		_, _ = io.WriteString(w, id)
+		_, _ = io.WriteString(w, stream)
+		_, _ = io.WriteString(w, "_")
+		_, _ = io.WriteString(w, index)
 	}
 	_, _ = io.WriteString(w, "\ndata: ")
 	_, _ = w.Write(data)

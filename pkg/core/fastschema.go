@@ -217,11 +217,11 @@ func (f *fastSchema) validObject(v []byte) bool {
 		return false
 	}
 	seen := 0
-	ok := objectKeys(v, func(k string, val []byte) bool {
-		ps, declared := f.props[k]
+	ok := objectKeys(v, func(k, val []byte) bool {
+		ps, declared := f.props[string(k)]
 		switch {
 		case declared:
-			if slices.Contains(f.required, k) {
+			if f.isRequired(k) {
 				seen++
 			}
 			return ps.valid(val)
@@ -247,6 +247,17 @@ func (f *fastSchema) validObject(v []byte) bool {
 	return seen == f.countDeclaredRequired()
 }
 
+// isRequired reports whether property k is required (without turning k
+// into a string: this runs for every property of every call).
+func (f *fastSchema) isRequired(k []byte) bool {
+	for _, r := range f.required {
+		if r == string(k) {
+			return true
+		}
+	}
+	return false
+}
+
 func (f *fastSchema) countDeclaredRequired() int {
 	n := 0
 	for _, r := range f.required {
@@ -259,8 +270,8 @@ func (f *fastSchema) countDeclaredRequired() int {
 
 func hasKey(obj []byte, key string) bool {
 	found := false
-	objectKeys(obj, func(k string, _ []byte) bool {
-		found = found || k == key
+	objectKeys(obj, func(k, _ []byte) bool {
+		found = found || string(k) == key
 		return true
 	})
 	return found
