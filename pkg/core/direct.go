@@ -160,9 +160,11 @@ func (d *directPath) awaitResumedStream(r *http.Request, sessionID string) {
 // headersAccepted reports whether go-sdk's handlers accept the request's
 // Content-Type and Accept headers (the same tests they make).
 func headersAccepted(r *http.Request) bool {
-	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || ct != "application/json" {
-		return false
+	// The usual value needs no parsing (ParseMediaType allocates).
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return false
+		}
 	}
 	var jsonOK, streamOK bool
 	for _, value := range r.Header.Values("Accept") {
@@ -369,8 +371,7 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 			// The priming event gives the client an id to resume from
 			// should the stream break while the call runs; a call done
 			// sooner sends it with its result in one write.
-			pf := &primeFlush{w: w}
-			pf.timer = time.AfterFunc(primeFlushDelay, pf.flush)
+			pf := startPrimeFlush(w)
 			finish = pf.finish
 		}
 	}
@@ -400,6 +401,23 @@ type primeFlush struct {
 	done  bool // the handler writes to w again
 }
 
+// primeFlushes keeps primeFlushes whose timers were stopped before they
+// fired, so that a call does not allocate a timer and its closure: almost
+// every call ends within primeFlushDelay.
+var primeFlushes sync.Pool
+
+// startPrimeFlush arms a primeFlush for w.
+func startPrimeFlush(w http.ResponseWriter) *primeFlush {
+	if p, ok := primeFlushes.Get().(*primeFlush); ok {
+		p.w, p.done = w, false
+		p.timer.Reset(primeFlushDelay)
+		return p
+	}
+	p := &primeFlush{w: w}
+	p.timer = time.AfterFunc(primeFlushDelay, p.flush)
+	return p
+}
+
 func (p *primeFlush) flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -408,12 +426,17 @@ func (p *primeFlush) flush() {
 	}
 }
 
-// finish stops the timer; after it, only the handler writes to w.
+// finish stops the timer; after it, only the handler writes to w. The
+// primeFlush is reused only when its timer had not fired: one that fired
+// may still be running flush.
 func (p *primeFlush) finish() {
 	p.mu.Lock()
 	p.done = true
+	p.w = nil
 	p.mu.Unlock()
-	p.timer.Stop()
+	if p.timer.Stop() {
+		primeFlushes.Put(p)
+	}
 }
 
 // serveSessionless answers a 2026-07-28 call as go-sdk's stateless

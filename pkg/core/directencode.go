@@ -59,11 +59,17 @@ func plainResponse(id jsonrpc.ID, res *mcp.CallToolResult, serverMeta []byte) []
 	b.WriteString(`}]`)
 	if sc != nil {
 		b.WriteString(`,"structuredContent":`)
-		var compact bytes.Buffer
-		if json.Compact(&compact, sc) != nil {
+		// Compacted in place; escaped as go-sdk's encoder does only when
+		// there is something to escape.
+		start := b.Len()
+		if json.Compact(b, sc) != nil {
 			return nil
 		}
-		json.HTMLEscape(b, compact.Bytes())
+		if compact := b.Bytes()[start:]; needsHTMLEscape(compact) {
+			compact = bytes.Clone(compact)
+			b.Truncate(start)
+			json.HTMLEscape(b, compact)
+		}
 	}
 	if res.IsError {
 		b.WriteString(`,"isError":true`)
@@ -73,6 +79,12 @@ func plainResponse(id jsonrpc.ID, res *mcp.CallToolResult, serverMeta []byte) []
 	}
 	b.WriteString(`}}`)
 	return b.Bytes()
+}
+
+// needsHTMLEscape reports whether json.HTMLEscape would change b: whether it
+// holds <, >, & or U+2028 or U+2029.
+func needsHTMLEscape(b []byte) bool {
+	return bytes.ContainsAny(b, "<>&\u2028\u2029")
 }
 
 // serverMetaMember is the `"_meta"` member go-sdk adds to every result of

@@ -1,9 +1,12 @@
 package core
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -68,6 +71,56 @@ func TestPlainResponseBytes(t *testing.T) {
 	} {
 		if plainResponse(c.id, c.res, nil) != nil {
 			t.Errorf("%s: took the plain encoding", name)
+		}
+	}
+}
+
+// A primeFlush is reused only when its timer was stopped in time, and a
+// reused one flushes its new writer, never the one before.
+func TestPrimeFlushReuse(t *testing.T) {
+	quick := httptest.NewRecorder()
+	p := startPrimeFlush(quick)
+	p.finish()
+	if quick.Flushed {
+		t.Fatal("a call done before the delay flushed its priming event on its own")
+	}
+	long := httptest.NewRecorder()
+	p2 := startPrimeFlush(long)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		p2.mu.Lock()
+		flushed := long.Flushed
+		p2.mu.Unlock()
+		if flushed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a long call's priming event was not flushed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p2.finish()
+	if quick.Flushed {
+		t.Fatal("a reused primeFlush flushed the writer of an earlier call")
+	}
+	// Its timer fired: it must not be handed out again.
+	for range 100 {
+		if p3 := startPrimeFlush(httptest.NewRecorder()); p3 == p2 {
+			t.Fatal("a primeFlush whose timer fired was reused")
+		} else {
+			p3.finish()
+		}
+	}
+}
+
+// needsHTMLEscape is true exactly when json.HTMLEscape changes its input.
+func TestNeedsHTMLEscape(t *testing.T) {
+	for _, s := range []string{"", `{"a":1}`, "<", ">", "&", "\u2028", "\u2029", "\u2027", "\u202a",
+		"\xff\u2028", "\xe2\u2028", "\xe2\x80", "\xe2\x80\xa8", "\xe2\x80\xaa", `{"t":"é 中 🙂"}`, "\xff\xfe"} {
+		var escaped bytes.Buffer
+		json.HTMLEscape(&escaped, []byte(s))
+		if got, want := needsHTMLEscape([]byte(s)), escaped.String() != s; got != want {
+			t.Errorf("needsHTMLEscape(%q) = %v, want %v", s, got, want)
 		}
 	}
 }

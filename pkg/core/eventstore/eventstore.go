@@ -115,9 +115,9 @@ var _ mcp.EventStore = (*Store)(nil)
 func (s *Store) Open(_ context.Context, sessionID, streamID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := s.lookup(sessionID, streamID)
+	i, key := s.lookup(sessionID, streamID)
 	if i == none {
-		i = s.add(sessionID, streamID, false)
+		i = s.add(key, sessionID, streamID, false)
 	}
 	s.touch(i)
 	s.evict(i)
@@ -128,11 +128,11 @@ func (s *Store) Open(_ context.Context, sessionID, streamID string) error {
 func (s *Store) Append(_ context.Context, sessionID, streamID string, data []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := s.lookup(sessionID, streamID)
+	i, key := s.lookup(sessionID, streamID)
 	if i == none {
 		// go-sdk opens every stream before writing to it: this one was
 		// forgotten while still in use.
-		i = s.add(sessionID, streamID, true)
+		i = s.add(key, sessionID, streamID, true)
 	}
 	if st := &s.slots[i]; !st.lost {
 		buf := s.bufs[i]
@@ -169,7 +169,7 @@ func (s *Store) After(_ context.Context, sessionID, streamID string, index int) 
 func (s *Store) after(sessionID, streamID string, index int) ([][]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := s.lookup(sessionID, streamID)
+	i, _ := s.lookup(sessionID, streamID)
 	if i == none {
 		// Never opened, or forgotten: either way there is nothing to replay.
 		return nil, fmt.Errorf("eventstore: stream %q of session %q: %w", streamID, sessionID, mcp.ErrEventsPurged)
@@ -247,17 +247,20 @@ func (s *Store) holds(i int32, sessionID, streamID string) bool {
 	return string(buf[:st.sessionLen]) == sessionID && string(buf[st.sessionLen:st.sessionLen+st.streamLen]) == streamID
 }
 
-func (s *Store) lookup(sessionID, streamID string) int32 {
+// lookup returns the slot of a stream, or none, and the stream's key (so
+// that a stream not found is added without hashing its ids again).
+func (s *Store) lookup(sessionID, streamID string) (int32, uint64) {
 	// A stream is usually written right after it is opened: no hashing
 	// for that.
 	if s.newest != none && s.holds(s.newest, sessionID, streamID) {
-		return s.newest
+		return s.newest, s.slots[s.newest].key
 	}
-	i, ok := s.index[s.streamKey(sessionID, streamID)]
+	key := s.streamKey(sessionID, streamID)
+	i, ok := s.index[key]
 	if !ok || !s.holds(i, sessionID, streamID) {
-		return none
+		return none, key
 	}
-	return i
+	return i, key
 }
 
 // roomForFirstEvent is the space a new stream's buffer leaves after its ids,
@@ -272,8 +275,8 @@ const newBufferSize = 256
 // for the next stream that it most likely does not need.
 const maxSpare = 1024
 
-func (s *Store) add(sessionID, streamID string, lost bool) int32 {
-	key := s.streamKey(sessionID, streamID)
+// add records a new stream under key, its streamKey.
+func (s *Store) add(key uint64, sessionID, streamID string, lost bool) int32 {
 	if other, ok := s.index[key]; ok {
 		// Another stream with the same hash (the ids differ, or lookup
 		// would have found it): forgetting it is what the store may do to

@@ -197,7 +197,7 @@ func TestHashIsOnlyAHint(t *testing.T) {
 	}
 
 	// A collision, made by hand: the hash of x/y leads to a/bc's slot.
-	victim := s.lookup("a", "bc")
+	victim, _ := s.lookup("a", "bc")
 	s.index[s.streamKey("x", "y")] = victim
 	if _, err := replay(t, s, "x", "y", -1); !errors.Is(err, mcp.ErrEventsPurged) {
 		t.Fatalf("x/y answered with another stream's events: %v", err)

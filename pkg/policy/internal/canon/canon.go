@@ -121,11 +121,12 @@ func (c *canonicalizer) value(out []byte, depth int) ([]byte, error) {
 		}
 	case '"':
 		s := c.str()
-		if c.transform != nil {
-			s = []byte(c.transform(string(s)))
-		}
 		out = append(out, '"')
-		out = append(out, s...)
+		if c.transform != nil {
+			out = append(out, c.transform(string(s))...)
+		} else {
+			out = append(out, s...)
+		}
 		return append(out, '"'), nil
 	}
 	// A number or a literal: copy it.
