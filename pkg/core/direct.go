@@ -69,6 +69,10 @@ type directPath struct {
 	events       mcp.EventStore // the stateful handler's store; nil for none
 	sessionless  *sessionlessSessions
 	serverMeta   []byte // serverMetaMember of the server, for sessionless results
+	// primeFlushes keeps primeFlushes whose timers were stopped before
+	// they fired, so that a call does not allocate a timer and its
+	// closure: almost every call ends within primeFlushDelay.
+	primeFlushes sync.Pool
 }
 
 func newDirectPath(srv *Server, next http.Handler, stateful, jsonResponse bool, events mcp.EventStore) *directPath {
@@ -371,7 +375,7 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 			// The priming event gives the client an id to resume from
 			// should the stream break while the call runs; a call done
 			// sooner sends it with its result in one write.
-			pf := startPrimeFlush(w)
+			pf := d.startPrimeFlush(w)
 			finish = pf.finish
 		}
 	}
@@ -397,23 +401,19 @@ func (d *directPath) serveOnSession(w http.ResponseWriter, r *http.Request, req 
 type primeFlush struct {
 	w     http.ResponseWriter
 	timer *time.Timer
+	pool  *sync.Pool // where finish returns it
 	mu    sync.Mutex
 	done  bool // the handler writes to w again
 }
 
-// primeFlushes keeps primeFlushes whose timers were stopped before they
-// fired, so that a call does not allocate a timer and its closure: almost
-// every call ends within primeFlushDelay.
-var primeFlushes sync.Pool
-
 // startPrimeFlush arms a primeFlush for w.
-func startPrimeFlush(w http.ResponseWriter) *primeFlush {
-	if p, ok := primeFlushes.Get().(*primeFlush); ok {
+func (d *directPath) startPrimeFlush(w http.ResponseWriter) *primeFlush {
+	if p, ok := d.primeFlushes.Get().(*primeFlush); ok {
 		p.w, p.done = w, false
 		p.timer.Reset(primeFlushDelay)
 		return p
 	}
-	p := &primeFlush{w: w}
+	p := &primeFlush{w: w, pool: &d.primeFlushes}
 	p.timer = time.AfterFunc(primeFlushDelay, p.flush)
 	return p
 }
@@ -435,7 +435,7 @@ func (p *primeFlush) finish() {
 	p.w = nil
 	p.mu.Unlock()
 	if p.timer.Stop() {
-		primeFlushes.Put(p)
+		p.pool.Put(p)
 	}
 }
 

@@ -78,14 +78,15 @@ func TestPlainResponseBytes(t *testing.T) {
 // A primeFlush is reused only when its timer was stopped in time, and a
 // reused one flushes its new writer, never the one before.
 func TestPrimeFlushReuse(t *testing.T) {
+	d := &directPath{}
 	quick := httptest.NewRecorder()
-	p := startPrimeFlush(quick)
+	p := d.startPrimeFlush(quick)
 	p.finish()
 	if quick.Flushed {
 		t.Fatal("a call done before the delay flushed its priming event on its own")
 	}
 	long := httptest.NewRecorder()
-	p2 := startPrimeFlush(long)
+	p2 := d.startPrimeFlush(long)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		p2.mu.Lock()
@@ -105,7 +106,7 @@ func TestPrimeFlushReuse(t *testing.T) {
 	}
 	// Its timer fired: it must not be handed out again.
 	for range 100 {
-		if p3 := startPrimeFlush(httptest.NewRecorder()); p3 == p2 {
+		if p3 := d.startPrimeFlush(httptest.NewRecorder()); p3 == p2 {
 			t.Fatal("a primeFlush whose timer fired was reused")
 		} else {
 			p3.finish()
