@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -218,13 +219,33 @@ func report(w io.Writer, rows []row, sessions []int, stats map[row]*modeStats) {
 			}
 			fmt.Fprintf(w, "%-30s", m)
 			for _, s := range sessions {
-				fmt.Fprintf(w, " | C=%d: %.2fx calls/s, %.2fx CPU/call", s,
-					median(stats[m].cells[s].rps)/median(base.cells[s].rps),
-					median(stats[m].cells[s].cpuPerCall)/median(base.cells[s].cpuPerCall))
+				c, b := stats[m].cells[s], base.cells[s]
+				fmt.Fprintf(w, " | C=%d: %.2fx calls/s, %.2fx CPU/call%s", s,
+					median(c.rps)/median(b.rps), median(c.cpuPerCall)/median(b.cpuPerCall),
+					pairedRange(c.cpuPerCall, b.cpuPerCall))
 			}
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// pairedRange is the lowest and highest of the per-run ratios of CPU per
+// call, each run's mode against the baseline measured in the same run,
+// minutes apart: how far the median ratio beside it can be trusted on a
+// machine whose speed drifts between runs. Empty when the runs do not pair.
+func pairedRange(xs, base []float64) string {
+	if len(xs) < 2 || len(xs) != len(base) {
+		return ""
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := range xs {
+		if base[i] <= 0 {
+			return ""
+		}
+		r := xs[i] / base[i]
+		lo, hi = min(lo, r), max(hi, r)
+	}
+	return fmt.Sprintf(" (runs %.2f-%.2fx)", lo, hi)
 }
 
 // moduleVersion is the version of a module the benchserver is built with
