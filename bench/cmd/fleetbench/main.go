@@ -10,6 +10,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"debug/buildinfo"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -131,7 +132,7 @@ func run(rows []row, sessions []int, runs int, duration, warmup time.Duration, j
 	fmt.Printf("fleetbench: %d runs x %v per cell, sessions %v, json=%v, pinned=%v, GOMAXPROCS(driver)=%d, load average %.2f %.2f %.2f\n",
 		runs, duration, sessions, jsonResp, pin, runtime.GOMAXPROCS(0), load[0], load[1], load[2])
 	fmt.Printf("baseline: bare = go-sdk %s, typed echo tool (structured content + its JSON as text); mcpgo = mark3labs/mcp-go %s, same result\n",
-		moduleVersion("github.com/modelcontextprotocol/go-sdk"), moduleVersion("github.com/mark3labs/mcp-go"))
+		moduleVersion(bin, "github.com/modelcontextprotocol/go-sdk"), moduleVersion(bin, "github.com/mark3labs/mcp-go"))
 
 	stats := map[row]*modeStats{}
 	for _, r := range rows {
@@ -248,14 +249,23 @@ func pairedRange(xs, base []float64) string {
 	return fmt.Sprintf(" (runs %.2f-%.2fx)", lo, hi)
 }
 
-// moduleVersion is the version of a module the benchserver is built with
-// (the bench module's requirement).
-func moduleVersion(path string) string {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", path).Output()
+// moduleVersion is the version of a module linked into the benchserver
+// binary bin, read from the build information the go command records in it:
+// what was measured, wherever fleetbench runs from.
+func moduleVersion(bin, path string) string {
+	info, err := buildinfo.ReadFile(bin)
 	if err != nil {
 		return "(unknown)"
 	}
-	return strings.TrimSpace(string(out))
+	for _, dep := range info.Deps {
+		if dep.Path == path {
+			if dep.Replace != nil {
+				return dep.Replace.Version
+			}
+			return dep.Version
+		}
+	}
+	return "(unknown)"
 }
 
 type server struct {
