@@ -131,8 +131,9 @@ func run(rows []row, sessions []int, runs int, duration, warmup time.Duration, j
 	}
 	fmt.Printf("fleetbench: %d runs x %v per cell, sessions %v, json=%v, pinned=%v, GOMAXPROCS(driver)=%d, load average %.2f %.2f %.2f\n",
 		runs, duration, sessions, jsonResp, pin, runtime.GOMAXPROCS(0), load[0], load[1], load[2])
+	libs := moduleVersions(bin, "github.com/modelcontextprotocol/go-sdk", "github.com/mark3labs/mcp-go")
 	fmt.Printf("baseline: bare = go-sdk %s, typed echo tool (structured content + its JSON as text); mcpgo = mark3labs/mcp-go %s, same result\n",
-		moduleVersion(bin, "github.com/modelcontextprotocol/go-sdk"), moduleVersion(bin, "github.com/mark3labs/mcp-go"))
+		libs[0], libs[1])
 
 	stats := map[row]*modeStats{}
 	for _, r := range rows {
@@ -249,23 +250,30 @@ func pairedRange(xs, base []float64) string {
 	return fmt.Sprintf(" (runs %.2f-%.2fx)", lo, hi)
 }
 
-// moduleVersion is the version of a module linked into the benchserver
-// binary bin, read from the build information the go command records in it:
-// what was measured, wherever fleetbench runs from.
-func moduleVersion(bin, path string) string {
+// moduleVersions are the versions of the modules paths linked into the
+// benchserver binary bin, read (once) from the build information the go
+// command records in it: what was measured, wherever fleetbench runs from.
+// A module not found reads "(unknown)".
+func moduleVersions(bin string, paths ...string) []string {
+	out := make([]string, len(paths))
+	for i := range out {
+		out[i] = "(unknown)"
+	}
 	info, err := buildinfo.ReadFile(bin)
 	if err != nil {
-		return "(unknown)"
+		return out
 	}
 	for _, dep := range info.Deps {
-		if dep.Path == path {
-			if dep.Replace != nil {
-				return dep.Replace.Version
-			}
-			return dep.Version
+		i := slices.Index(paths, dep.Path)
+		if i < 0 {
+			continue
+		}
+		out[i] = dep.Version
+		if dep.Replace != nil {
+			out[i] = dep.Replace.Version
 		}
 	}
-	return "(unknown)"
+	return out
 }
 
 type server struct {

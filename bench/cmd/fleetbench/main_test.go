@@ -24,9 +24,9 @@ func TestPairedRange(t *testing.T) {
 	}
 }
 
-// TestModuleVersion reads versions from a binary's build information: this
+// TestModuleVersions reads versions from a binary's build information: this
 // test binary links golang.org/x/sys (through the load driver), not mcp-go.
-func TestModuleVersion(t *testing.T) {
+func TestModuleVersions(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -44,13 +44,14 @@ func TestModuleVersion(t *testing.T) {
 	if want == "" {
 		t.Fatal("golang.org/x/sys is not among this binary's dependencies")
 	}
-	if got := moduleVersion(self, "golang.org/x/sys"); got != want {
-		t.Errorf("moduleVersion(golang.org/x/sys) = %q, want %q", got, want)
+	got := moduleVersions(self, "golang.org/x/sys", "github.com/mark3labs/mcp-go")
+	if got[0] != want {
+		t.Errorf("moduleVersions: golang.org/x/sys = %q, want %q", got[0], want)
 	}
-	if got := moduleVersion(self, "github.com/mark3labs/mcp-go"); got != "(unknown)" {
-		t.Errorf("a module not linked in: %q, want (unknown)", got)
+	if got[1] != "(unknown)" {
+		t.Errorf("a module not linked in: %q, want (unknown)", got[1])
 	}
-	if got := moduleVersion(filepath.Join(t.TempDir(), "missing"), "golang.org/x/sys"); got != "(unknown)" {
-		t.Errorf("a missing binary: %q, want (unknown)", got)
+	if got := moduleVersions(filepath.Join(t.TempDir(), "missing"), "golang.org/x/sys"); got[0] != "(unknown)" {
+		t.Errorf("a missing binary: %q, want (unknown)", got[0])
 	}
 }
