@@ -63,6 +63,8 @@ type Enforcer struct {
 	signer  *approval.Signer
 	redis   *redis.Client
 	metrics *metrics
+	// decisions outlives reloads: see decisionCounts.
+	decisions *decisionCounts
 
 	resources []resourceClass
 	prompts   map[string]core.Classification
@@ -121,7 +123,7 @@ func New(o Options) (*Enforcer, error) {
 	}
 	cfg := o.Config
 	e := &Enforcer{cfg: cfg, server: o.Core.Server.Name, logger: o.Logger.With("component", "policy"),
-		catalog: o.Catalog, opts: o, now: time.Now}
+		catalog: o.Catalog, opts: o, now: time.Now, decisions: newDecisionCounts()}
 	e.elicit = cfg.Approval.Elicitation && (o.Core.Transport == config.TransportStdio ||
 		(!o.Core.HTTP.Stateless && !o.Core.HTTP.JSONResponse))
 
@@ -218,7 +220,7 @@ func (e *Enforcer) newState(doc *Document) (*state, error) {
 		spec := td.Spec()
 		st.tools[spec.Name] = eng.CompileTool(e.server, spec)
 	}
-	st.opts = newDecisionOpts(eng)
+	st.opts = newDecisionOpts(eng, e.decisions)
 	return st, nil
 }
 

@@ -191,7 +191,7 @@ func (e *Enforcer) decideFeature(ctx context.Context, next mcp.MethodHandler, me
 		tp := st.eng.Feature(e.server, t.kind, e.spec(t))
 		d := tp.Decide(rec.principal, raw, start)
 		rec.decision, rec.decided = d, true
-		e.metrics.decisions.Add(ctx, 1, st.opts.decision(d.Rule, d.Allowed)...)
+		st.opts.count(d.Rule, d.Allowed)
 		switch {
 		case !d.Allowed:
 			// The same answer whether or not the resource or prompt
@@ -274,11 +274,11 @@ func (e *Enforcer) governTask(ctx context.Context, next mcp.MethodHandler, metho
 	if tp == nil || !tp.Visible(rec.principal, rec.start).Visible {
 		rec.decision, rec.decided = Decision{Rule: RuleTaskTool, Reason: "the caller may no longer use " + tool}, true
 		rec.outcome = OutcomeDenied
-		e.metrics.decisions.Add(ctx, 1, rec.st.opts.decision(RuleTaskTool, false)...)
+		rec.st.opts.count(RuleTaskTool, false)
 		return nil, core.UnknownTask(p.TaskID)
 	}
 	rec.decision, rec.decided = Decision{Allowed: true, Rule: RuleTaskTool, Reason: "the task's owner may use " + tool}, true
-	e.metrics.decisions.Add(ctx, 1, rec.st.opts.decision(RuleTaskTool, true)...)
+	rec.st.opts.count(RuleTaskTool, true)
 	return next(ctx, method, req)
 }
 

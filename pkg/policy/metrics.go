@@ -2,6 +2,8 @@ package policy
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -10,7 +12,6 @@ import (
 const meterName = "github.com/mcpfleet/mcpfleet/pkg/policy"
 
 type metrics struct {
-	decisions     metric.Int64Counter
 	rateLimited   metric.Int64Counter
 	limiterErrors metric.Int64Counter
 	reloads       metric.Int64Counter
@@ -34,12 +35,17 @@ func newMetrics(mp metric.MeterProvider, e *Enforcer) (*metrics, error) {
 		c, err = m.Int64Counter(name, metric.WithDescription(desc))
 		return c
 	}
-	ms.decisions = counter("mcpfleet.policy.decisions", "Policy decisions on tool calls, by decision and rule.")
 	ms.rateLimited = counter("mcpfleet.policy.rate_limited", "Tool calls refused by a rate limit, by limit.")
 	ms.limiterErrors = counter("mcpfleet.policy.rate_limit.backend_errors", "Rate-limit backend failures, by whether the call was let through.")
 	ms.reloads = counter("mcpfleet.policy.reloads", "Policy reloads, by result (success or failure).")
 	ms.approvals = counter("mcpfleet.policy.approvals", "Approval steps, by result.")
 	ms.auditRefused = counter("mcpfleet.audit.refused", "Tool calls refused because the audit queue could not take their record.")
+	if err != nil {
+		return nil, err
+	}
+	_, err = m.Int64ObservableCounter("mcpfleet.policy.decisions",
+		metric.WithDescription("Policy decisions on tool calls, by decision and rule."),
+		metric.WithInt64Callback(e.decisions.observe))
 	if err != nil {
 		return nil, err
 	}
@@ -100,11 +106,24 @@ func (m *metrics) reload(ok bool) {
 	}
 }
 
-// decisionOpts holds the attribute options of every possible decision, so
-// that counting one allocates nothing.
-type decisionOpts struct {
-	byRule map[decisionKey][]metric.AddOption
-	limits map[string][]metric.AddOption
+// decisionCounts counts policy decisions by rule and outcome. Every tool
+// call counts one, so the count is an atomic add, and the decisions counter
+// is an asynchronous instrument that reads the counts when metrics are
+// collected: a synchronous counter resolved and aggregated its attributes on
+// every call, about 1.7 µs of a one-client call in profiles. The exported
+// series are the same: a cumulative monotonic sum per decision and rule,
+// present once counted.
+type decisionCounts struct {
+	mu sync.Mutex
+	// all holds every counter ever handed out. It outlives policy reloads,
+	// as a synchronous counter's series did: a rule that a reload removes
+	// keeps its total, and one that comes back counts on from it.
+	all map[decisionKey]*decisionCount
+}
+
+type decisionCount struct {
+	n   atomic.Int64
+	set []metric.ObserveOption
 }
 
 type decisionKey struct {
@@ -112,17 +131,53 @@ type decisionKey struct {
 	allowed bool
 }
 
-func newDecisionOpts(eng *Engine) *decisionOpts {
-	d := &decisionOpts{byRule: map[decisionKey][]metric.AddOption{}, limits: map[string][]metric.AddOption{}}
-	rules := append(eng.RuleIDs(), RuleDefault, RuleUnauthenticated, RuleUnknownTool)
+func newDecisionCounts() *decisionCounts {
+	return &decisionCounts{all: map[decisionKey]*decisionCount{}}
+}
+
+// get returns the counter of a decision, creating it on first use.
+func (c *decisionCounts) get(k decisionKey) *decisionCount {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if dc, ok := c.all[k]; ok {
+		return dc
+	}
+	dec := "deny"
+	if k.allowed {
+		dec = "allow"
+	}
+	dc := &decisionCount{set: []metric.ObserveOption{metric.WithAttributeSet(
+		attribute.NewSet(attribute.String("decision", dec), attribute.String("rule", k.rule)))}}
+	c.all[k] = dc
+	return dc
+}
+
+func (c *decisionCounts) observe(_ context.Context, o metric.Int64Observer) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, dc := range c.all {
+		if n := dc.n.Load(); n > 0 {
+			o.Observe(n, dc.set...)
+		}
+	}
+	return nil
+}
+
+// decisionOpts holds what counting a decision or a rate limit needs for
+// one loaded policy, so that counting allocates nothing.
+type decisionOpts struct {
+	counts *decisionCounts
+	byRule map[decisionKey]*decisionCount
+	limits map[string][]metric.AddOption
+}
+
+func newDecisionOpts(eng *Engine, counts *decisionCounts) *decisionOpts {
+	d := &decisionOpts{counts: counts, byRule: map[decisionKey]*decisionCount{}, limits: map[string][]metric.AddOption{}}
+	rules := append(eng.RuleIDs(), RuleDefault, RuleUnauthenticated, RuleUnknownTool, RuleTaskTool, RuleApproveDestructive)
 	for _, r := range rules {
 		for _, allowed := range []bool{true, false} {
-			dec := "deny"
-			if allowed {
-				dec = "allow"
-			}
-			d.byRule[decisionKey{r, allowed}] = []metric.AddOption{
-				metric.WithAttributes(attribute.String("decision", dec), attribute.String("rule", r))}
+			k := decisionKey{r, allowed}
+			d.byRule[k] = counts.get(k)
 		}
 	}
 	for _, l := range eng.limits {
@@ -131,15 +186,12 @@ func newDecisionOpts(eng *Engine) *decisionOpts {
 	return d
 }
 
-// decision returns the options of a decision's counter; passing the
-// stored slice as opts... allocates nothing.
-func (d *decisionOpts) decision(rule string, allowed bool) []metric.AddOption {
-	if o, ok := d.byRule[decisionKey{rule, allowed}]; ok {
-		return o
+// count counts one decision.
+func (d *decisionOpts) count(rule string, allowed bool) {
+	k := decisionKey{rule, allowed}
+	dc, ok := d.byRule[k]
+	if !ok {
+		dc = d.counts.get(k)
 	}
-	dec := "deny"
-	if allowed {
-		dec = "allow"
-	}
-	return []metric.AddOption{metric.WithAttributes(attribute.String("decision", dec), attribute.String("rule", rule))}
+	dc.n.Add(1)
 }

@@ -106,7 +106,7 @@ func (e *Enforcer) handleCall(ctx context.Context, next mcp.MethodHandler, req *
 		rec.decision = Decision{Rule: RuleUnknownTool, Reason: "the server has no tool of that name",
 			roles: st.eng.roleSetOf(rec.principal, rec.start)}
 		rec.decided, rec.outcome, rec.errText = true, OutcomeProtocolError, fmt.Sprintf("unknown tool %q", rec.tool)
-		e.metrics.decisions.Add(ctx, 1, st.opts.decision(RuleUnknownTool, false)...)
+		st.opts.count(RuleUnknownTool, false)
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", rec.tool)}
 	}
 	p := rec.principal
@@ -121,7 +121,7 @@ func (e *Enforcer) handleCall(ctx context.Context, next mcp.MethodHandler, req *
 
 	d := tp.Decide(p, stripped, rec.start)
 	rec.decision, rec.decided = d, true
-	e.metrics.decisions.Add(ctx, 1, st.opts.decision(d.Rule, d.Allowed)...)
+	st.opts.count(d.Rule, d.Allowed)
 	if !d.Allowed {
 		rec.outcome = OutcomeDenied
 		if !tp.Visible(p, rec.start).Visible {

@@ -25,6 +25,10 @@ func TestHotReload(t *testing.T) {
 	if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "add_note", Arguments: map[string]any{"text": "x"}}); err == nil {
 		t.Fatal("user may add before the change")
 	}
+	denied, _ := s.metricValue(t, "mcpfleet.policy.decisions", "decision=deny")
+	if denied != 1 {
+		t.Fatalf("denials counted before the reload: %d, want 1", denied)
+	}
 
 	// A valid change arrives as a file change.
 	base, _ := os.ReadFile("testdata/server.yaml")
@@ -81,6 +85,17 @@ func TestHotReload(t *testing.T) {
 	waitFor(t, func() bool { return s.enf.Document().Hash() == first })
 	if n, _ := s.metricValue(t, "mcpfleet.policy.reloads", "result=success"); n != 2 {
 		t.Errorf("successful reloads: %d", n)
+	}
+	// Decision counts are cumulative across reloads: the denial before the
+	// first reload is still counted, and the calls since add to the total.
+	if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "add_note", Arguments: map[string]any{"text": "x"}}); err == nil {
+		t.Fatal("user may add after the policy went back")
+	}
+	if n, _ := s.metricValue(t, "mcpfleet.policy.decisions", "decision=deny"); n != 2 {
+		t.Errorf("denials counted after three reloads: %d, want 2", n)
+	}
+	if n, _ := s.metricValue(t, "mcpfleet.policy.decisions", "decision=allow"); n != 2 {
+		t.Errorf("allowed calls counted: %d, want 2", n)
 	}
 	if !strings.Contains(s.h.Logs(), "SIGHUP received") {
 		t.Error("SIGHUP not logged")
