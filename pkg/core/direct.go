@@ -81,9 +81,9 @@ func newDirectPath(srv *Server, next http.Handler, stateful, jsonResponse bool, 
 }
 
 // callParams is tools/call's params as go-sdk decodes them: these keys and
-// no others (an unknown key might be a field go-sdk knows and core does not).
+// no others (an unknown key might be a field go-sdk knows and core does
+// not). _meta is read apart, by decodeMeta.
 type callParams struct {
-	Meta           map[string]any  `json:"_meta,omitempty"`
 	Name           string          `json:"name"`
 	Arguments      json.RawMessage `json:"arguments,omitempty"`
 	RequestState   string          `json:"requestState,omitempty"`
@@ -240,7 +240,8 @@ func (d *directPath) eligible(r *http.Request, body []byte, entry *sessionEntry)
 	if !ok || req.Method != "tools/call" || !req.IsCall() || len(req.Params) == 0 || req.Params[0] != '{' {
 		return nil, nil, false
 	}
-	hasName, hasMeta := false, false
+	hasName := false
+	var meta map[string]any
 	if !objectKeys(req.Params, func(k, v []byte) bool {
 		switch string(k) {
 		case "name":
@@ -249,9 +250,11 @@ func (d *directPath) eligible(r *http.Request, body []byte, entry *sessionEntry)
 		case "arguments":
 			return true
 		case "_meta":
-			hasMeta = true
-			// Decoders disagree on which of two equal keys wins.
-			return v[0] != '{' || objectKeys(v, func(_, _ []byte) bool { return true })
+			// null, any other non-object and the forms decoders read
+			// differently (repeated keys) go to go-sdk.
+			var ok bool
+			meta, ok = decodeMeta(v)
+			return ok
 		}
 		return false // a key go-sdk may know and core does not
 	}) || !hasName {
@@ -265,28 +268,25 @@ func (d *directPath) eligible(r *http.Request, body []byte, entry *sessionEntry)
 	if td == nil || td.spec.Task != TaskNever || d.srv.headerParams[p.Name] {
 		return nil, nil, false
 	}
-	if hasMeta && p.Meta == nil {
-		return nil, nil, false // "_meta": null
-	}
-	if _, ok := p.Meta["progressToken"]; ok {
+	if _, ok := meta["progressToken"]; ok {
 		return nil, nil, false // progress goes on go-sdk's stream
 	}
 	if entry != nil {
-		if len(p.Meta) > 0 || !entry.quiet() || entry.version != ProtocolStateful || (entry.owner != "" && entry.owner != tokenUser(r)) {
+		if len(meta) > 0 || !entry.quiet() || entry.version != ProtocolStateful || (entry.owner != "" && entry.owner != tokenUser(r)) {
 			return nil, nil, false
 		}
 	} else {
 		if r.Header.Get("Mcp-Method") != "tools/call" || r.Header.Get("Mcp-Name") != p.Name {
 			return nil, nil, false
 		}
-		if v, ok := p.Meta[mcp.MetaKeyProtocolVersion].(string); !ok || v != ProtocolSessionless {
+		if v, ok := meta[mcp.MetaKeyProtocolVersion].(string); !ok || v != ProtocolSessionless {
 			return nil, nil, false
 		}
-		if _, ok := p.Meta[metaKeyLogLevel]; ok {
+		if _, ok := meta[metaKeyLogLevel]; ok {
 			return nil, nil, false
 		}
 	}
-	return req, &mcp.CallToolParamsRaw{Meta: mcp.Meta(p.Meta), Name: p.Name, Arguments: p.Arguments}, true
+	return req, &mcp.CallToolParamsRaw{Meta: mcp.Meta(meta), Name: p.Name, Arguments: p.Arguments}, true
 }
 
 // callTool ends the direct path's chain with what go-sdk does for a

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // decodePlainCall must read every request it reads exactly as go-sdk's
@@ -61,6 +63,60 @@ func FuzzPlainCallDecoding(f *testing.F) {
 		want, wok := decodeCallGeneral(body)
 		if !wok || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n plain:  %+v\n go-sdk: %+v (%v)", body, got, want, wok)
+		}
+	})
+}
+
+// decodeMeta must read every _meta it reads exactly as go-sdk's decoder
+// does, and read the usual ones.
+func TestMetaDecoding(t *testing.T) {
+	metas := []string{
+		`{}`, ` { } `,
+		`{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`,
+		`{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{"form":{}},"sampling":{}},"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1.0"}}`,
+		`{"progressToken":7}`, `{"progressToken":"t"}`, `{"progressToken":null}`, `{"progressToken":1e400}`,
+		`{"n":1,"f":1.5,"e":-2e-3,"big":123456789012345678901234567890,"z":-0}`,
+		`{"s":"a\"b\u00e9\ud83d\ude00\n","t":true,"f":false,"nil":null}`,
+		`{"a":[1,"x",{"k":"v"},[],null]}`, `{"a":{"b":{"c":{"d":{}}}}}`,
+		`{"é":1,"日本":{"語":2}}`, `{"k":"\ud800"}`,
+		`{"a":1,"a":2}`, `{"a":{"b":1,"b":2}}`, `{"a\u0062":1}`, `{"a":{"\n":1}}`,
+		`null`, `[]`, `"x"`, `1`, `{"a":1,}`, `{"a"}`, "{\"\xff\":1}",
+	}
+	read := 0
+	for _, m := range metas {
+		got, ok := decodeMeta([]byte(m))
+		if !ok {
+			continue
+		}
+		read++
+		var want map[string]any
+		if _, err := segjson.Parse([]byte(m), &want, segjson.DontMatchCaseInsensitiveStructFields); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n ours:   %#v\n go-sdk: %#v (%v)", m, got, want, err)
+		}
+	}
+	if read < 13 { // every object above with distinct, unescaped UTF-8 keys
+		t.Errorf("read %d of %d, want the usual ones", read, len(metas))
+	}
+	t.Logf("%d of %d _meta objects read without go-sdk's decoder, identically", read, len(metas))
+}
+
+// FuzzMetaDecoding: on any well-formed value, decodeMeta neither panics
+// nor reads it differently from go-sdk's decoder.
+func FuzzMetaDecoding(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":{"b":[1,{"c":null}]},"d":"e"}`, `{"a":1,"a":2}`, `{"\u0061":1}`, `[]`, `{"a":1e999}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		if !json.Valid(v) || tooDeep(v, maxDepth) {
+			return // what ParseGuard and decodeCall let through
+		}
+		got, ok := decodeMeta(v)
+		if !ok {
+			return
+		}
+		var want map[string]any
+		if _, err := segjson.Parse(v, &want, segjson.DontMatchCaseInsensitiveStructFields); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n ours:   %#v\n go-sdk: %#v (%v)", v, got, want, err)
 		}
 	})
 }
