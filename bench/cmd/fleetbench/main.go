@@ -116,9 +116,8 @@ func run(rows []row, sessions []int, runs int, duration, warmup time.Duration, j
 	// Driver on CPU 0, server on CPU 1, when there are two CPUs to split.
 	pin := runtime.NumCPU() >= 2
 	if pin {
-		var set unix.CPUSet
-		set.Set(0)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
+		if err := pinProcess(0); err != nil {
+			fmt.Fprintln(os.Stderr, "fleetbench: not pinned:", err)
 			pin = false
 		}
 	}
@@ -391,6 +390,42 @@ func (s *server) stop() {
 		_ = s.cmd.Process.Kill()
 		<-done
 	}
+}
+
+// pinProcess pins every thread of this process to cpu. SchedSetaffinity
+// with pid 0 pins only the calling thread: the runtime's other threads, and
+// the driver's and the sink's goroutines they run, would still be scheduled
+// on the server's CPU. A thread started later inherits the mask of the
+// thread that starts it, so the loop ends once a pass finds every thread
+// pinned.
+func pinProcess(cpu int) error {
+	var want unix.CPUSet
+	want.Set(cpu)
+	for range 100 {
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return err
+		}
+		changed := false
+		for _, t := range tasks {
+			tid, err := strconv.Atoi(t.Name())
+			if err != nil {
+				continue
+			}
+			var got unix.CPUSet
+			if err := unix.SchedGetaffinity(tid, &got); err == nil && got == want {
+				continue
+			}
+			if err := unix.SchedSetaffinity(tid, &want); err != nil && !errors.Is(err, unix.ESRCH) {
+				return err
+			}
+			changed = true
+		}
+		if !changed {
+			return nil
+		}
+	}
+	return errors.New("threads kept appearing unpinned")
 }
 
 // startOTLPSink accepts OTLP/HTTP exports and discards them.
