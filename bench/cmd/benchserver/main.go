@@ -101,6 +101,19 @@ func serveLibrary(addr string, h http.Handler) error {
 }
 
 func serveCore(mode, addr string, stateless, jsonResp bool, parts string) error {
+	// The token issuer listens first: started after the probe below, it
+	// could be given the port the probe has just let go.
+	var iss *authntest.Issuer
+	if mode == "chain" {
+		key, err := authntest.NewECKey("bench")
+		if err != nil {
+			return err
+		}
+		if iss, err = authntest.StartWithKey(key); err != nil {
+			return err
+		}
+		defer iss.Close()
+	}
 	// Bind first so the URL is known before the server starts; the core
 	// listener then reuses the port.
 	ln, err := net.Listen("tcp", addr)
@@ -119,15 +132,6 @@ func serveCore(mode, addr string, stateless, jsonResp bool, parts string) error 
 	var token string
 	var opts []fx.Option
 	if mode == "chain" {
-		key, err := authntest.NewECKey("bench")
-		if err != nil {
-			return err
-		}
-		iss, err := authntest.StartWithKey(key)
-		if err != nil {
-			return err
-		}
-		defer iss.Close()
 		resource := "http://" + bound + "/mcp"
 		token = iss.Token(iss.Claims("bench-user", resource))
 		cfg += fmt.Sprintf("auth: {oidc: {issuer: %q}}\n", iss.URL())
