@@ -55,6 +55,8 @@ type Result struct {
 	P50, P99 time.Duration
 	// FirstError is the first failure seen, for diagnosis.
 	FirstError string
+	// latencies are every successful call's, sorted, for Merge.
+	latencies []time.Duration
 }
 
 // CallsPerSecond is the throughput of successful calls.
@@ -75,24 +77,53 @@ func NewClient(sessions int) *http.Client {
 	}, Timeout: 30 * time.Second}
 }
 
-// Run measures load against target for l.Duration.
+// Run measures load against target for l.Duration: it opens l.Sessions
+// sessions, drives them and closes them.
 func Run(ctx context.Context, client *http.Client, target Target, l Load) (Result, error) {
-	sessions := make([]*session, l.Sessions)
-	for i := range sessions {
+	p, err := Open(ctx, client, target, l.Sessions)
+	if err != nil {
+		return Result{}, err
+	}
+	defer p.Close()
+	return p.Run(ctx, l.Duration, l.Tool, l.Args), nil
+}
+
+// Pool is a set of open sessions, one per worker, that can be driven
+// several times. fleetbench measures several servers in short interleaved
+// slices and opens each server's sessions once, outside the measurement.
+type Pool struct {
+	sessions []*session
+}
+
+// Open opens n sessions on target (for a sessionless target, n workers).
+func Open(ctx context.Context, client *http.Client, target Target, n int) (*Pool, error) {
+	p := &Pool{}
+	for i := range n {
 		s, err := open(ctx, client, target)
 		if err != nil {
-			return Result{}, fmt.Errorf("session %d: %w", i, err)
+			p.Close()
+			return nil, fmt.Errorf("session %d: %w", i, err)
 		}
-		sessions[i] = s
+		p.sessions = append(p.sessions, s)
 	}
-	defer func() {
-		for _, s := range sessions {
-			s.close(context.Background())
-		}
-	}()
+	return p, nil
+}
 
-	ctx, cancel := context.WithTimeout(ctx, l.Duration)
-	defer cancel()
+// Close ends the pool's sessions.
+func (p *Pool) Close() {
+	for _, s := range p.sessions {
+		s.close(context.Background())
+	}
+	p.sessions = nil
+}
+
+// Run calls tool in a closed loop on every session of the pool for d. A
+// worker stops starting calls at the deadline but finishes, and counts, the
+// call it has in flight, so that the server's CPU over the window is spent
+// on counted calls only: cutting the last calls short would charge a server
+// for up to one unfinished call per session, a bias that grows as slices
+// get shorter. Cancelling ctx stops the workers at once.
+func (p *Pool) Run(ctx context.Context, d time.Duration, tool string, args json.RawMessage) Result {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
@@ -100,16 +131,17 @@ func Run(ctx context.Context, client *http.Client, target Target, l Load) (Resul
 		wg        sync.WaitGroup
 	)
 	start := time.Now()
-	for _, s := range sessions {
+	deadline := start.Add(d)
+	for _, s := range p.sessions {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, 4096)
 			var errs int
 			var firstErr string
-			for id := 2; ctx.Err() == nil; id++ {
+			for id := 2; ctx.Err() == nil && time.Now().Before(deadline); id++ {
 				t0 := time.Now()
-				err := s.callTool(ctx, id, l.Tool, l.Args)
+				err := s.callTool(ctx, id, tool, args)
 				if ctx.Err() != nil {
-					break // the deadline cut this call short; do not count it
+					break // cancelled: this call may not have finished
 				}
 				if err != nil {
 					errs++
@@ -133,9 +165,30 @@ func Run(ctx context.Context, client *http.Client, target Target, l Load) (Resul
 	res.Elapsed = time.Since(start)
 	res.Calls = len(latencies)
 	slices.Sort(latencies)
+	res.latencies = latencies
 	res.P50 = percentile(latencies, 0.50)
 	res.P99 = percentile(latencies, 0.99)
-	return res, nil
+	return res
+}
+
+// Merge sums results measured one after another on the same server (the
+// slices of one fleetbench cell): their calls, errors and time, with the
+// percentiles taken over every call of every slice.
+func Merge(rs ...Result) Result {
+	var out Result
+	for _, r := range rs {
+		out.Calls += r.Calls
+		out.Errors += r.Errors
+		out.Elapsed += r.Elapsed
+		if out.FirstError == "" {
+			out.FirstError = r.FirstError
+		}
+		out.latencies = append(out.latencies, r.latencies...)
+	}
+	slices.Sort(out.latencies)
+	out.P50 = percentile(out.latencies, 0.50)
+	out.P99 = percentile(out.latencies, 0.99)
+	return out
 }
 
 func percentile(sorted []time.Duration, q float64) time.Duration {

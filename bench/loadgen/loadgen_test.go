@@ -16,8 +16,9 @@ import (
 
 // TestDriver runs the driver against a real server with JSON and SSE
 // responses, stateless, and speaking 2026-07-28 (to a stateful and a
-// stateless server): every call must complete and be counted, and a
-// failing call must be counted as one.
+// stateless server): every call must complete and be counted, a failing
+// call must be counted as one, and one pool's sessions must serve several
+// slices whose results merge.
 func TestDriver(t *testing.T) {
 	for _, tc := range []struct {
 		name            string
@@ -49,6 +50,23 @@ func TestDriver(t *testing.T) {
 			}
 			if bad.Calls != 0 || bad.Errors == 0 || bad.FirstError == "" {
 				t.Errorf("failing calls not counted as errors: %+v", bad)
+			}
+
+			// A pool's sessions serve several slices, and the slices merge.
+			pool, err := loadgen.Open(context.Background(), loadgen.NewClient(2), target, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			a := pool.Run(context.Background(), 100*time.Millisecond, "echo", json.RawMessage(`{"message":"a"}`))
+			b := pool.Run(context.Background(), 100*time.Millisecond, "echo", json.RawMessage(`{"message":"b"}`))
+			m := loadgen.Merge(a, b)
+			if a.Calls == 0 || b.Calls == 0 || a.Errors+b.Errors != 0 {
+				t.Fatalf("slices on one pool: %+v, %+v", a, b)
+			}
+			if m.Calls != a.Calls+b.Calls || m.Elapsed != a.Elapsed+b.Elapsed ||
+				m.P50 < min(a.P50, b.P50) || m.P50 > max(a.P50, b.P50) || m.P99 < m.P50 {
+				t.Errorf("Merge(%+v, %+v) = %+v", a, b, m)
 			}
 		})
 	}

@@ -1,10 +1,12 @@
 // Command fleetbench compares MCP server stacks under load, in one run:
-// bare go-sdk (the baseline) against our core and our full production chain
-// (auth, tracing with export, metrics, policy, audit). Each measurement starts
-// a fresh server process pinned to one core while the load driver runs on the
-// other; modes are interleaved and each cell is the median of several runs,
-// because absolute figures drift between runs on shared machines: compare
-// the ratios and the CPU per call.
+// bare go-sdk and mark3labs/mcp-go (the baselines) against our core and our
+// full production chain (auth, tracing with export, metrics, policy, audit).
+// Each run starts a fresh server process per mode, every one pinned to one
+// core while the load driver runs on the other, and each cell's time is cut
+// into short slices that the modes of a revision take in turn, so that a
+// mode and its baseline are measured seconds apart: absolute figures drift
+// between runs on shared machines, so compare the ratios and the CPU per
+// call. Each cell is the median of several runs.
 package main
 
 import (
@@ -45,11 +47,12 @@ type modeStats struct {
 
 func main() {
 	var (
-		modes     = flag.String("modes", "bare,chain", "comma-separated server modes (bare, mcpgo, core, chain)")
+		modes     = flag.String("modes", "bare,chain", "comma-separated server modes (bare, mcpgo, core, chain; chain:MODULES for the chain with only some modules on top of auth, e.g. chain: or chain:policy+observability)")
 		revisions = flag.String("revisions", "2025-11-25", "comma-separated protocol revisions: 2025-11-25 (sessions unless -stateless) and/or 2026-07-28 (always stateless)")
 		conc      = flag.String("sessions", "1,16,64", "comma-separated concurrent sessions")
 		runs      = flag.Int("runs", 5, "runs per cell (the median is reported)")
 		duration  = flag.Duration("duration", 3*time.Second, "measured time per cell")
+		nslices   = flag.Int("slices", 6, "slices per cell, taken in turn by the modes of a revision")
 		warmup    = flag.Duration("warmup", 500*time.Millisecond, "unmeasured time before each cell")
 		stateless = flag.Bool("stateless", false, "stateless HTTP for every mode")
 		jsonResp  = flag.Bool("json", false, "JSON responses instead of SSE for every mode")
@@ -62,7 +65,7 @@ func main() {
 			rows = append(rows, row{mode: m, revision: rev, stateless: *stateless || rev == loadgen.Sessionless})
 		}
 	}
-	if err := run(rows, ints(*conc), *runs, *duration, *warmup, *jsonResp, *bin); err != nil {
+	if err := run(rows, ints(*conc), *runs, max(*nslices, 1), *duration, *warmup, *jsonResp, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "fleetbench:", err)
 		os.Exit(1)
 	}
@@ -93,7 +96,7 @@ func (r row) String() string {
 	return s
 }
 
-func run(rows []row, sessions []int, runs int, duration, warmup time.Duration, jsonResp bool, bin string) error {
+func run(rows []row, sessions []int, runs, slicesPerCell int, duration, warmup time.Duration, jsonResp bool, bin string) error {
 	if bin == "" {
 		dir, err := os.MkdirTemp("", "fleetbench")
 		if err != nil {
@@ -128,8 +131,8 @@ func run(rows []row, sessions []int, runs int, duration, warmup time.Duration, j
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		_, _ = fmt.Sscan(string(b), &load[0], &load[1], &load[2])
 	}
-	fmt.Printf("fleetbench: %d runs x %v per cell, sessions %v, json=%v, pinned=%v, GOMAXPROCS(driver)=%d, load average %.2f %.2f %.2f\n",
-		runs, duration, sessions, jsonResp, pin, runtime.GOMAXPROCS(0), load[0], load[1], load[2])
+	fmt.Printf("fleetbench: %d runs x %v per cell in %d interleaved slices, sessions %v, json=%v, pinned=%v, GOMAXPROCS(driver)=%d, load average %.2f %.2f %.2f\n",
+		runs, duration, slicesPerCell, sessions, jsonResp, pin, runtime.GOMAXPROCS(0), load[0], load[1], load[2])
 	libs := moduleVersions(bin, "github.com/modelcontextprotocol/go-sdk", "github.com/mark3labs/mcp-go")
 	fmt.Printf("baseline: bare = go-sdk %s, typed echo tool (structured content + its JSON as text); mcpgo = mark3labs/mcp-go %s, same result\n",
 		libs[0], libs[1])
@@ -141,50 +144,120 @@ func run(rows []row, sessions []int, runs int, duration, warmup time.Duration, j
 			stats[r].cells[s] = &cell{}
 		}
 	}
-	client := loadgen.NewClient(slices.Max(sessions))
+	// Every server of a run keeps its idle sessions' connections open
+	// between its slices; a smaller pool would close some and make the
+	// next slice pay for new connections.
+	client := loadgen.NewClient(slices.Max(sessions) * len(rows))
 	for r := range runs {
-		for _, m := range rows {
-			st := stats[m]
-			srv, err := startServer(bin, m.mode, m.stateless, jsonResp, pin, sink.Addr().String())
-			if err != nil {
-				return fmt.Errorf("%s: %w", m, err)
-			}
-			st.startup = append(st.startup, float64(srv.startup.Microseconds())/1000)
-			st.rssIdle = append(st.rssIdle, srv.rss("VmRSS"))
-			for _, s := range sessions {
-				target := loadgen.Target{URL: srv.url, Token: srv.token, Stateless: m.stateless, Revision: m.revision}
-				load := loadgen.Load{Sessions: s, Tool: "echo", Args: json.RawMessage(`{"message":"hello, fleet"}`)}
-				load.Duration = warmup
-				if _, err := loadgen.Run(context.Background(), client, target, load); err != nil {
-					srv.stop()
-					return fmt.Errorf("%s warmup: %w", m, err)
+		if err := measureRun(r, rows, sessions, slicesPerCell, duration, warmup, client, stats, func(m row) (*server, error) {
+			return startServer(bin, m.mode, m.stateless, jsonResp, pin, sink.Addr().String())
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "  run %d/%d done\n", r+1, runs)
+	}
+	report(os.Stdout, rows, sessions, stats)
+	return nil
+}
+
+// measureRun is one run: every row's server is started and kept running
+// (idle while another is measured), and each cell's time is cut into
+// slices, taken in turn by the rows that speak the same revision. A row
+// and its baseline are thus measured within a second or two of each other
+// and under the same conditions, however the machine's speed drifts, and
+// each row's cell is its slices' calls and CPU summed.
+func measureRun(r int, rows []row, sessions []int, nslices int, duration, warmup time.Duration, client *http.Client,
+	stats map[row]*modeStats, start func(row) (*server, error)) error {
+	srvs := make([]*server, 0, len(rows))
+	defer func() {
+		for _, srv := range srvs {
+			srv.stop()
+		}
+	}()
+	for _, m := range rows {
+		srv, err := start(m)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m, err)
+		}
+		srvs = append(srvs, srv)
+		st := stats[m]
+		st.startup = append(st.startup, float64(srv.startup.Microseconds())/1000)
+		st.rssIdle = append(st.rssIdle, srv.rss("VmRSS"))
+	}
+	args := json.RawMessage(`{"message":"hello, fleet"}`)
+	for _, s := range sessions {
+		for _, group := range revisionGroups(rows) {
+			pools := make([]*loadgen.Pool, len(group))
+			closePools := func() {
+				for _, p := range pools {
+					if p != nil {
+						p.Close()
+					}
 				}
-				cpu0 := srv.cpu()
-				load.Duration = duration
-				res, err := loadgen.Run(context.Background(), client, target, load)
-				cpu := srv.cpu() - cpu0
+			}
+			for j, i := range group {
+				m, srv := rows[i], srvs[i]
+				target := loadgen.Target{URL: srv.url, Token: srv.token, Stateless: m.stateless, Revision: m.revision}
+				p, err := loadgen.Open(context.Background(), client, target, s)
 				if err != nil {
-					srv.stop()
+					closePools()
 					return fmt.Errorf("%s sessions=%d: %w", m, s, err)
 				}
+				pools[j] = p
+				p.Run(context.Background(), warmup, "echo", args)
+			}
+			results := make([][]loadgen.Result, len(group))
+			cpu := make([]time.Duration, len(group))
+			for k := range nslices {
+				// Each row takes each place in the order equally often.
+				for n := range group {
+					j := (n + k + r) % len(group)
+					srv := srvs[group[j]]
+					cpu0 := srv.cpu()
+					res := pools[j].Run(context.Background(), duration/time.Duration(nslices), "echo", args)
+					cpu[j] += srv.cpu() - cpu0
+					results[j] = append(results[j], res)
+				}
+			}
+			closePools()
+			for j, i := range group {
+				m := rows[i]
+				res := loadgen.Merge(results[j]...)
 				if res.Errors > 0 {
 					fmt.Fprintf(os.Stderr, "  %s sessions=%d: %d errors, first: %s\n", m, s, res.Errors, res.FirstError)
 				}
-				c := st.cells[s]
+				c := stats[m].cells[s]
 				c.rps = append(c.rps, res.CallsPerSecond())
 				c.p50 = append(c.p50, float64(res.P50.Microseconds())/1000)
 				c.p99 = append(c.p99, float64(res.P99.Microseconds())/1000)
 				if res.Calls > 0 {
-					c.cpuPerCall = append(c.cpuPerCall, float64(cpu.Microseconds())/float64(res.Calls))
+					c.cpuPerCall = append(c.cpuPerCall, float64(cpu[j].Microseconds())/float64(res.Calls))
 				}
 			}
-			st.rssPeak = append(st.rssPeak, srv.rss("VmHWM"))
-			srv.stop()
-			fmt.Fprintf(os.Stderr, "  run %d/%d %s done\n", r+1, runs, m)
 		}
 	}
-	report(os.Stdout, rows, sessions, stats)
+	for i, m := range rows {
+		stats[m].rssPeak = append(stats[m].rssPeak, srvs[i].rss("VmHWM"))
+	}
 	return nil
+}
+
+// revisionGroups are the indexes of rows, grouped by the revision (and
+// statelessness) they speak: the rows measured against each other.
+func revisionGroups(rows []row) [][]int {
+	var groups [][]int
+	at := map[row]int{}
+	for i, m := range rows {
+		key := row{revision: m.revision, stateless: m.stateless}
+		g, ok := at[key]
+		if !ok {
+			g = len(groups)
+			at[key] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	return groups
 }
 
 func median(xs []float64) float64 {
@@ -231,9 +304,9 @@ func report(w io.Writer, rows []row, sessions []int, stats map[row]*modeStats) {
 }
 
 // pairedRange is the lowest and highest of the per-run ratios of CPU per
-// call, each run's mode against the baseline measured in the same run,
-// minutes apart: how far the median ratio beside it can be trusted on a
-// machine whose speed drifts between runs. Empty when the runs do not pair.
+// call, each run's mode against the baseline measured in the same run, in
+// interleaved slices: how far the median ratio beside it can be trusted on
+// a machine whose speed drifts. Empty when the runs do not pair.
 func pairedRange(xs, base []float64) string {
 	if len(xs) < 2 || len(xs) != len(base) {
 		return ""
@@ -283,7 +356,8 @@ type server struct {
 }
 
 func startServer(bin, mode string, stateless, jsonResp, pin bool, otlpAddr string) (*server, error) {
-	args := []string{bin, "-mode", mode, "-addr", "127.0.0.1:0"}
+	args := append([]string{bin}, modeArgs(mode)...)
+	args = append(args, "-addr", "127.0.0.1:0")
 	if stateless {
 		args = append(args, "-stateless")
 	}
@@ -343,6 +417,17 @@ func startServer(bin, mode string, stateless, jsonResp, pin bool, otlpAddr strin
 	}
 	s.startup = time.Since(start)
 	return s, nil
+}
+
+// modeArgs are benchserver's flags for a mode. "chain:" followed by
+// modules joined with "+" is the chain with only those modules on top of
+// auth ("chain:" is auth alone), to see what each part costs measured the
+// same way as the whole.
+func modeArgs(mode string) []string {
+	if mods, ok := strings.CutPrefix(mode, "chain:"); ok {
+		return []string{"-mode", "chain", "-chain-modules", strings.ReplaceAll(mods, "+", ",")}
+	}
+	return []string{"-mode", mode}
 }
 
 // cpu is the server process's user+system CPU time so far.

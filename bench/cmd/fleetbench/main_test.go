@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"testing"
 )
@@ -20,6 +21,34 @@ func TestPairedRange(t *testing.T) {
 	} {
 		if got := pairedRange(tc.xs, tc.base); got != tc.want {
 			t.Errorf("%s: pairedRange(%v, %v) = %q, want %q", tc.name, tc.xs, tc.base, got, tc.want)
+		}
+	}
+}
+
+// TestRevisionGroups: the rows measured against each other in turn are
+// those that speak the same revision the same way, in the order given.
+func TestRevisionGroups(t *testing.T) {
+	rows := []row{
+		{mode: "bare", revision: "2025-11-25"}, {mode: "chain", revision: "2025-11-25"},
+		{mode: "bare", revision: "2026-07-28", stateless: true}, {mode: "chain", revision: "2026-07-28", stateless: true},
+		{mode: "mcpgo", revision: "2025-11-25"}, {mode: "core", revision: "2025-11-25", stateless: true},
+	}
+	got := revisionGroups(rows)
+	want := [][]int{{0, 1, 4}, {2, 3}, {5}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("revisionGroups = %v, want %v", got, want)
+	}
+}
+
+func TestModeArgs(t *testing.T) {
+	for mode, want := range map[string][]string{
+		"chain":                      {"-mode", "chain"},
+		"bare":                       {"-mode", "bare"},
+		"chain:":                     {"-mode", "chain", "-chain-modules", ""},
+		"chain:policy+observability": {"-mode", "chain", "-chain-modules", "policy,observability"},
+	} {
+		if got := modeArgs(mode); !reflect.DeepEqual(got, want) {
+			t.Errorf("modeArgs(%q) = %q, want %q", mode, got, want)
 		}
 	}
 }
