@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -303,23 +302,25 @@ func report(w io.Writer, rows []row, sessions []int, stats map[row]*modeStats) {
 	}
 }
 
-// pairedRange is the lowest and highest of the per-run ratios of CPU per
-// call, each run's mode against the baseline measured in the same run, in
-// interleaved slices: how far the median ratio beside it can be trusted on
-// a machine whose speed drifts. Empty when the runs do not pair.
+// pairedRange is the median, lowest and highest of the per-run ratios of
+// CPU per call, each run's mode against the baseline measured in the same
+// run, in interleaved slices: how far the ratio of medians beside it can
+// be trusted on a machine whose speed drifts. The ratio of medians takes
+// its two medians from different runs; the median of the per-run ratios
+// compares only measurements taken seconds apart. Empty when the runs do
+// not pair.
 func pairedRange(xs, base []float64) string {
 	if len(xs) < 2 || len(xs) != len(base) {
 		return ""
 	}
-	lo, hi := math.Inf(1), math.Inf(-1)
+	ratios := make([]float64, len(xs))
 	for i := range xs {
 		if base[i] <= 0 {
 			return ""
 		}
-		r := xs[i] / base[i]
-		lo, hi = min(lo, r), max(hi, r)
+		ratios[i] = xs[i] / base[i]
 	}
-	return fmt.Sprintf(" (runs %.2f-%.2fx)", lo, hi)
+	return fmt.Sprintf(" (runs %.2fx, %.2f-%.2fx)", median(ratios), slices.Min(ratios), slices.Max(ratios))
 }
 
 // moduleVersions are the versions of the modules paths linked into the

@@ -14,7 +14,8 @@ func TestPairedRange(t *testing.T) {
 		xs, base []float64
 		want     string
 	}{
-		{"paired", []float64{110, 90, 100}, []float64{100, 100, 80}, " (runs 0.90-1.25x)"},
+		{"paired", []float64{110, 90, 100}, []float64{100, 100, 80}, " (runs 1.10x, 0.90-1.25x)"},
+		{"even", []float64{110, 90, 100, 100}, []float64{100, 100, 80, 100}, " (runs 1.10x, 0.90-1.25x)"},
 		{"one run", []float64{110}, []float64{100}, ""},
 		{"unpaired", []float64{110, 90}, []float64{100}, ""},
 		{"zero baseline", []float64{110, 90}, []float64{100, 0}, ""},
