@@ -208,7 +208,8 @@ func measureRun(r int, rows []row, sessions []int, nslices int, duration, warmup
 			results := make([][]loadgen.Result, len(group))
 			cpu := make([]time.Duration, len(group))
 			for k := range nslices {
-				// Each row takes each place in the order equally often.
+				// The order rotates from slice to slice and from run to
+				// run, so no row always follows the same one.
 				for n := range group {
 					j := (n + k + r) % len(group)
 					srv := srvs[group[j]]
